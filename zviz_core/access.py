@@ -1,0 +1,387 @@
+"""Who may read and write what: grants from the access config, turned into SQL filters.
+
+A grant is "*", "<type>:*" or "<type>:<name or id>". Grants flow down: a project grant covers
+everything in the project; a pipeline grant covers its snapshots and runs; a snapshot grant covers
+its runs; a run grant covers its steps and artifacts. Write implies read. No grant, no access.
+Every list and get joins the filter from `AccessPolicy.sql`, so what a user may not read is never
+loaded, and writes check the write filter in the same transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from zviz_core.errors import ConfigError
+
+RESOURCE_TYPES = (
+    "project",
+    "pipeline",
+    "pipeline_run",
+    "pipeline_snapshot",
+    "model",
+    "deployment",
+)
+
+
+@dataclass(frozen=True)
+class Grants:
+    """One user's grants for one mode (read or write)."""
+
+    everything: bool = False
+    any_of_type: frozenset[str] = frozenset()
+    named: Mapping[str, frozenset[str]] = field(default_factory=dict)
+
+    @classmethod
+    def parse(cls, grants: Iterable[str]) -> Grants:
+        everything = False
+        any_of_type: set[str] = set()
+        named: dict[str, set[str]] = {}
+        for grant in grants:
+            kind, target = parse_grant(grant)
+            if kind == "*":
+                everything = True
+            elif target == "*":
+                any_of_type.add(kind)
+            else:
+                named.setdefault(kind, set()).add(target)
+        return cls(everything, frozenset(any_of_type), {k: frozenset(v) for k, v in named.items()})
+
+    def union(self, other: Grants) -> Grants:
+        named = {
+            k: self.named.get(k, frozenset()) | other.named.get(k, frozenset())
+            for k in set(self.named) | set(other.named)
+        }
+        return Grants(
+            self.everything or other.everything, self.any_of_type | other.any_of_type, named
+        )
+
+    def describe(self) -> list[str]:
+        if self.everything:
+            return ["*"]
+        out = [f"{k}:*" for k in sorted(self.any_of_type)]
+        out += [f"{k}:{v}" for k in sorted(self.named) for v in sorted(self.named[k])]
+        return out
+
+    @property
+    def is_empty(self) -> bool:
+        return not (self.everything or self.any_of_type or any(self.named.values()))
+
+
+def parse_grant(grant: str) -> tuple[str, str]:
+    """Split a grant string into (type, target); raises ConfigError for an unknown type."""
+    if not isinstance(grant, str) or not grant.strip():
+        raise ConfigError(f"A grant must be a non-empty string, not {grant!r}.")
+    grant = grant.strip()
+    if grant == "*":
+        return "*", "*"
+    kind, sep, target = grant.partition(":")
+    if not sep or not target.strip():
+        raise ConfigError(
+            f"Grant {grant!r} is not of the form '*', '<type>:*' or '<type>:<name or id>'."
+        )
+    kind = kind.strip()
+    if kind not in RESOURCE_TYPES:
+        raise ConfigError(
+            f"Grant {grant!r} names an unknown resource type {kind!r}; "
+            f"use one of: {', '.join(RESOURCE_TYPES)}."
+        )
+    return kind, target.strip()
+
+
+class AccessPolicy:
+    """The read and write grants of one user (or of the local owner) and the SQL they imply."""
+
+    def __init__(self, user: str | None, read: Grants, write: Grants) -> None:
+        self.user = user
+        self.write_grants = write
+        self.read_grants = read.union(write)
+
+    @classmethod
+    def owner(cls) -> AccessPolicy:
+        everything = Grants(everything=True)
+        return cls(None, everything, everything)
+
+    @property
+    def is_owner(self) -> bool:
+        return self.user is None
+
+    def key(self) -> tuple:
+        """A hashable identity of the grants, for caches keyed by what a user may see."""
+        return (tuple(self.read_grants.describe()), tuple(self.write_grants.describe()))
+
+    def can_read_anything(self) -> bool:
+        return not self.read_grants.is_empty
+
+    def sql(self, kind: str, alias: str, mode: str = "read") -> tuple[str, dict[str, Any]]:
+        """A boolean SQL expression over `alias` (a row of `kind`) and its named parameters.
+
+        `kind` is a resource type, "artifact_version", "step_run" or "curated". Raises ValueError
+        for any other kind.
+        """
+        grants = self.write_grants if mode == "write" else self.read_grants
+        builder = _SqlBuilder(grants, f"{mode}_")
+        return builder.build(kind, alias), builder.params
+
+
+class _SqlBuilder:
+    def __init__(self, grants: Grants, prefix: str) -> None:
+        self.g = grants
+        self.prefix = prefix
+        self.params: dict[str, Any] = {}
+
+    def _param(self, kind: str) -> str:
+        name = f"acc_{self.prefix}{kind}"
+        self.params[name] = sorted(self.g.named.get(kind, ()))
+        return f"${name}"
+
+    def _match(self, kind: str, name_col: str | None, id_col: str) -> list[str]:
+        if kind in self.g.any_of_type:
+            return ["TRUE"]
+        if not self.g.named.get(kind):
+            return []
+        p = self._param(kind)
+        parts = [f"list_contains({p}, CAST({id_col} AS VARCHAR))"]
+        if name_col:
+            parts.append(f"list_contains({p}, {name_col})")
+        return parts
+
+    def _project_cover(self, col: str) -> list[str]:
+        if "project" in self.g.any_of_type:
+            return ["TRUE"]
+        match = self._match("project", "_pj.name", "_pj.id")
+        if not match:
+            return []
+        return [f"{col} IN (SELECT _pj.id FROM projects _pj WHERE {' OR '.join(match)})"]
+
+    def _pipeline_cover(self, col: str) -> list[str]:
+        if "pipeline" in self.g.any_of_type:
+            return ["TRUE"]
+        match = self._match("pipeline", "_pl.name", "_pl.id")
+        if not match:
+            return []
+        return [f"{col} IN (SELECT _pl.id FROM pipelines _pl WHERE {' OR '.join(match)})"]
+
+    def _snapshot_cover(self, col: str) -> list[str]:
+        return [
+            m if m == "TRUE" else m.replace("__ID__", col)
+            for m in self._match("pipeline_snapshot", None, "__ID__")
+        ]
+
+    def _run_parts(self, a: str) -> list[str]:
+        return [
+            *self._project_cover(f"{a}.project_id"),
+            *self._pipeline_cover(f"{a}.pipeline_id"),
+            *self._snapshot_cover(f"{a}.snapshot_id"),
+            *self._match("pipeline_run", f"{a}.name", f"{a}.id"),
+        ]
+
+    def _or(self, parts: list[str]) -> str:
+        if self.g.everything or "TRUE" in parts:
+            return "TRUE"
+        return "(" + " OR ".join(parts) + ")" if parts else "FALSE"
+
+    def build(self, kind: str, a: str) -> str:
+        if self.g.everything:
+            return "TRUE"
+        if kind == "project":
+            return self._or(self._match("project", f"{a}.name", f"{a}.id"))
+        if kind == "pipeline":
+            return self._or(
+                [
+                    *self._project_cover(f"{a}.project_id"),
+                    *self._match("pipeline", f"{a}.name", f"{a}.id"),
+                ]
+            )
+        if kind == "pipeline_snapshot":
+            return self._or(
+                [
+                    *self._project_cover(f"{a}.project_id"),
+                    *self._pipeline_cover(f"{a}.pipeline_id"),
+                    *self._snapshot_cover(f"{a}.id"),
+                ]
+            )
+        if kind == "pipeline_run":
+            return self._or(self._run_parts(a))
+        if kind in ("model", "deployment"):
+            return self._or(
+                [
+                    *self._project_cover(f"{a}.project_id"),
+                    *self._match(kind, f"{a}.name", f"{a}.id"),
+                ]
+            )
+        if kind in ("artifact_version", "step_run"):
+            run_filter = self._or(self._run_parts("_rn"))
+            if run_filter == "TRUE":
+                return "TRUE"
+            col = f"{a}.run_id"
+            parts = [] if kind == "step_run" else self._project_cover(f"{a}.project_id")
+            if run_filter != "FALSE":
+                parts.append(f"{col} IN (SELECT _rn.id FROM pipeline_runs _rn WHERE {run_filter})")
+            return self._or(parts)
+        if kind == "curated":
+            cases = []
+            tables = {
+                "project": "projects",
+                "pipeline": "pipelines",
+                "pipeline_run": "pipeline_runs",
+                "pipeline_snapshot": "snapshots",
+                "model": "models",
+                "deployment": "deployments",
+            }
+            for rtype, table in tables.items():
+                inner = self.build(rtype, f"_c_{rtype}")
+                if inner == "FALSE":
+                    continue
+                cond = (
+                    "TRUE"
+                    if inner == "TRUE"
+                    else f"{a}.resource_id IN (SELECT _c_{rtype}.id FROM {table} _c_{rtype} WHERE {inner})"
+                )
+                cases.append(f"WHEN '{rtype}' THEN {cond}")
+            if not cases:
+                return "FALSE"
+            return f"(CASE {a}.resource_type {' '.join(cases)} ELSE FALSE END)"
+        raise ValueError(f"no access rule for {kind!r}")
+
+
+# -- the config file -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AccessConfig:
+    """The access section of the authenticator YAML, validated, plus each user's roles."""
+
+    roles: Mapping[str, tuple[Grants, Grants]]
+    users: Mapping[str, tuple[Grants, Grants]]
+    user_roles: Mapping[str, tuple[str, ...]]
+    source: str = "<config>"
+
+    def policy_for(self, user: str) -> AccessPolicy:
+        """The user's policy: their roles' grants plus their own; nothing for unknown users."""
+        name = user.strip().lower()
+        read, write = Grants(), Grants()
+        for role in self.user_roles.get(name, ()):
+            r, w = self.roles[role]
+            read, write = read.union(r), write.union(w)
+        if name in self.users:
+            r, w = self.users[name]
+            read, write = read.union(r), write.union(w)
+        return AccessPolicy(name, read, write)
+
+    @classmethod
+    def from_path(cls, path: str | Path) -> AccessConfig:
+        """Read and validate a YAML file; raises ConfigError naming the file and line."""
+        path = Path(path)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(f"Cannot read the access config {path}: {exc.strerror}.") from exc
+        return cls.from_yaml(text, source=str(path))
+
+    @classmethod
+    def from_yaml(cls, text: str, source: str = "<config>") -> AccessConfig:
+        """Validate YAML text; raises ConfigError naming the line of the first problem."""
+        try:
+            root = yaml.compose(text)
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f" line {mark.line + 1}" if mark else ""
+            raise ConfigError(f"{source}{where}: not valid YAML ({exc}).") from exc
+        return _from_nodes(root, source)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], source: str = "<secrets>") -> AccessConfig:
+        """Validate an already-parsed config (for example `st.secrets.to_dict()`)."""
+        return _from_nodes(yaml.compose(yaml.safe_dump(dict(data), sort_keys=False)), source)
+
+
+def _line(node: yaml.Node | None) -> str:
+    return f"line {node.start_mark.line + 1}" if node is not None else "?"
+
+
+def _mapping(
+    node: yaml.Node | None, what: str, source: str
+) -> dict[str, tuple[yaml.Node, yaml.Node]]:
+    if node is None or (isinstance(node, yaml.ScalarNode) and node.value in ("", "null", "~")):
+        return {}
+    if not isinstance(node, yaml.MappingNode):
+        raise ConfigError(f"{source} {_line(node)}: {what} must be a mapping.")
+    return {str(k.value): (k, v) for k, v in node.value}
+
+
+def _grants(node: yaml.Node | None, what: str, source: str) -> Grants:
+    if node is None:
+        return Grants()
+    if isinstance(node, yaml.ScalarNode):
+        items = [node] if node.value not in ("", "null", "~") else []
+    elif isinstance(node, yaml.SequenceNode):
+        items = node.value
+    else:
+        raise ConfigError(f"{source} {_line(node)}: {what} must be a list of grants.")
+    values = []
+    for item in items:
+        if not isinstance(item, yaml.ScalarNode):
+            raise ConfigError(f"{source} {_line(item)}: a grant in {what} must be a string.")
+        try:
+            parse_grant(item.value)
+        except ConfigError as exc:
+            raise ConfigError(f"{source} {_line(item)}: {exc}") from None
+        values.append(item.value)
+    return Grants.parse(values)
+
+
+def _read_write(node: yaml.Node, what: str, source: str) -> tuple[Grants, Grants]:
+    entries = _mapping(node, what, source)
+    for key, (knode, _) in entries.items():
+        if key not in ("read", "write"):
+            raise ConfigError(
+                f"{source} {_line(knode)}: {what} has an unknown key {key!r}; use read and write."
+            )
+    read = _grants(entries.get("read", (None, None))[1], f"{what}.read", source)
+    write = _grants(entries.get("write", (None, None))[1], f"{what}.write", source)
+    return read, write
+
+
+def _from_nodes(root: yaml.Node | None, source: str) -> AccessConfig:
+    top = _mapping(root, "the config", source)
+    access = _mapping(top.get("access", (None, None))[1], "access", source)
+    roles = {
+        name: _read_write(v, f"access.roles.{name}", source)
+        for name, (_, v) in _mapping(
+            access.get("roles", (None, None))[1], "access.roles", source
+        ).items()
+    }
+    users = {
+        name.strip().lower(): _read_write(v, f"access.users.{name}", source)
+        for name, (_, v) in _mapping(
+            access.get("users", (None, None))[1], "access.users", source
+        ).items()
+    }
+    credentials = _mapping(top.get("credentials", (None, None))[1], "credentials", source)
+    usernames = _mapping(
+        credentials.get("usernames", (None, None))[1], "credentials.usernames", source
+    )
+    user_roles: dict[str, tuple[str, ...]] = {}
+    for name, (_, node) in usernames.items():
+        fields = _mapping(node, f"credentials.usernames.{name}", source)
+        roles_node = fields.get("roles", (None, None))[1]
+        names: list[str] = []
+        if isinstance(roles_node, yaml.SequenceNode):
+            for item in roles_node.value:
+                if item.value not in roles:
+                    raise ConfigError(
+                        f"{source} {_line(item)}: user {name!r} has role {item.value!r}, which "
+                        "access.roles does not define. Define it or remove it from the user."
+                    )
+                names.append(item.value)
+        elif roles_node is not None and not (
+            isinstance(roles_node, yaml.ScalarNode) and roles_node.value in ("", "null", "~")
+        ):
+            raise ConfigError(f"{source} {_line(roles_node)}: roles of {name!r} must be a list.")
+        user_roles[name.strip().lower()] = tuple(names)
+    return AccessConfig(roles, users, user_roles, source)

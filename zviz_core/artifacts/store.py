@@ -1,0 +1,118 @@
+"""The artifact store: artifact bytes and visualization files behind one fsspec URL.
+
+A store is a root URL (a local folder or `s3://bucket/prefix`, or anything else fsspec knows).
+It never holds metadata; the database never holds bytes.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+from typing import IO, Any
+
+from zviz_core.errors import ArtifactLoadError, ArtifactStoreUnreachableError
+
+
+def _fsspec() -> Any:
+    import fsspec
+
+    return fsspec
+
+
+def is_remote(uri: str) -> bool:
+    return "://" in uri and not uri.startswith("file://")
+
+
+def join(base: str, *parts: str) -> str:
+    """Join path parts the way the store's URLs do (posix separators for remote stores)."""
+    if is_remote(base):
+        return posixpath.join(base, *parts)
+    return os.path.join(base, *parts)
+
+
+class ArtifactStore:
+    """File operations on one artifact store root, usable with any fsspec URL."""
+
+    def __init__(self, root: str, storage_options: dict[str, Any] | None = None) -> None:
+        self.root = root if is_remote(root) else os.path.abspath(os.path.expanduser(root))
+        self.storage_options = storage_options or {}
+        self._fs: Any = None
+
+    @property
+    def fs(self) -> Any:
+        if self._fs is None:
+            fs, _ = _fsspec().core.url_to_fs(self.root, **self.storage_options)
+            self._fs = fs
+        return self._fs
+
+    def _path(self, uri: str) -> str:
+        return uri if not is_remote(uri) else self.fs._strip_protocol(uri)
+
+    def path_for(self, step_name: str, output_name: str, version_id: Any) -> str:
+        """The folder of a new artifact version: <root>/<step>/<output>/<version id>."""
+        return join(self.root, step_name, output_name, str(version_id))
+
+    def open(self, path: str, mode: str = "rb") -> IO[Any]:
+        """Open a file in the store, making parent folders when writing."""
+        if "w" in mode or "a" in mode:
+            self.makedirs(posixpath.dirname(path) if is_remote(path) else os.path.dirname(path))
+        return self.fs.open(self._path(path), mode)
+
+    def makedirs(self, path: str) -> None:
+        self.fs.makedirs(self._path(path), exist_ok=True)
+
+    def exists(self, path: str) -> bool:
+        return bool(self.fs.exists(self._path(path)))
+
+    def size(self, path: str) -> int:
+        return int(self.fs.size(self._path(path)))
+
+    def listdir(self, path: str) -> list[str]:
+        return [
+            posixpath.basename(p.rstrip("/")) for p in self.fs.ls(self._path(path), detail=False)
+        ]
+
+    def rmtree(self, path: str) -> None:
+        if self.exists(path):
+            self.fs.rm(self._path(path), recursive=True)
+
+    def remove(self, path: str) -> None:
+        if self.exists(path):
+            self.fs.rm(self._path(path))
+
+    def read_bytes(self, uri: str, limit: int | None = None) -> bytes:
+        """Read a file's bytes (at most `limit`); raises ArtifactLoadError with a fix to try."""
+        return read_bytes(uri, limit, self.storage_options)
+
+
+def read_bytes(
+    uri: str, limit: int | None = None, storage_options: dict[str, Any] | None = None
+) -> bytes:
+    """Read any URI's bytes (at most `limit`); raises ArtifactLoadError or ArtifactStoreUnreachableError."""
+    try:
+        if not is_remote(uri):
+            with open(uri, "rb") as fh:
+                return fh.read() if limit is None else fh.read(limit)
+        with _fsspec().open(uri, "rb", **(storage_options or {})) as fh:
+            return fh.read() if limit is None else fh.read(limit)
+    except FileNotFoundError as exc:
+        raise ArtifactLoadError(
+            f"The file {uri} is missing from the artifact store; it was deleted or moved outside zviz."
+        ) from exc
+    except IsADirectoryError as exc:
+        raise ArtifactLoadError(f"{uri} is a folder, not a file.") from exc
+    except PermissionError as exc:
+        raise ArtifactStoreUnreachableError(
+            f"Access to {uri} was denied. Give the app read access to the artifact store "
+            "(see the README's section on artifact stores)."
+        ) from exc
+    except ImportError as exc:
+        raise ArtifactStoreUnreachableError(
+            f"Reading {uri} needs a filesystem package that is not installed ({exc.name}); "
+            "install it, for example `pip install s3fs` for s3:// stores."
+        ) from exc
+    except OSError as exc:
+        raise ArtifactStoreUnreachableError(
+            f"The app cannot reach the artifact store for {uri} ({exc}). "
+            "Give it access as the README says."
+        ) from exc

@@ -1,0 +1,58 @@
+"""Typed errors: every error zviz raises derives from ZvizError and carries a message safe to show a user."""
+
+from __future__ import annotations
+
+
+class ZvizError(Exception):
+    """Base class of zviz's errors; `str(err)` is a complete sentence that says what to do."""
+
+
+class EntityNotFoundError(ZvizError, KeyError):
+    """An id or name that does not exist, or that the current user may not read."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else "not found"
+
+
+class EntityExistsError(ZvizError):
+    """The entity, or a value that must be unique (such as a tile's display order), already exists."""
+
+
+class InvalidInputError(ZvizError, ValueError):
+    """A value was refused before anything was written."""
+
+
+class AccessDeniedError(ZvizError, PermissionError):
+    """The current user lacks the grant that a write needs; the message names the grant."""
+
+
+class ConfigError(ZvizError, ValueError):
+    """A configuration file (pipeline YAML or access rules) is malformed."""
+
+
+class StoreError(ZvizError):
+    """The store folder or its database cannot be used."""
+
+
+class StoreVersionError(StoreError):
+    """The database was written by a newer zviz than this one."""
+
+
+class StoreBusyError(StoreError, TimeoutError):
+    """Another process held the database for longer than the lock time-out."""
+
+
+class MaterializerNotFoundError(ZvizError, TypeError):
+    """No materializer handles a step output's type."""
+
+
+class ArtifactLoadError(ZvizError):
+    """An artifact or visualization file is missing, corrupt or cannot be read."""
+
+
+class ArtifactStoreUnreachableError(ArtifactLoadError):
+    """The artifact store itself cannot be reached (credentials, endpoint, bucket)."""
+
+
+class StepFailedError(ZvizError):
+    """Raised for a run whose step failed when the original exception cannot be re-raised."""

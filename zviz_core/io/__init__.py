@@ -1,0 +1,1 @@
+"""File access for any URI that fsspec understands (ZenML's `zenml.io.fileio`)."""

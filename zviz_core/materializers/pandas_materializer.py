@@ -1,0 +1,51 @@
+"""pandas DataFrame and Series: Parquet data, plus `describe.csv` and `sample.csv` visualizations."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from zviz_core.enums import VisualizationType
+from zviz_core.materializers.base import BaseMaterializer
+
+SAMPLE_ROWS = 10
+
+
+class PandasMaterializer(BaseMaterializer):
+    ASSOCIATED_TYPES = (pd.DataFrame, pd.Series)
+
+    def save(self, data: pd.DataFrame | pd.Series) -> None:
+        frame = data.to_frame() if isinstance(data, pd.Series) else data
+        frame = frame.copy(deep=False)
+        frame.columns = [str(c) for c in frame.columns]
+        with self.artifact_store.open(self.path("data.parquet"), "wb") as fh:
+            frame.to_parquet(fh)
+
+    def load(self, data_type: type) -> pd.DataFrame | pd.Series:
+        with self.artifact_store.open(self.path("data.parquet"), "rb") as fh:
+            frame = pd.read_parquet(fh)
+        if issubclass(data_type, pd.Series):
+            return frame.iloc[:, 0]
+        return frame
+
+    def save_visualizations(self, data: pd.DataFrame | pd.Series) -> dict[str, VisualizationType]:
+        frame = data.to_frame() if isinstance(data, pd.Series) else data
+        out = {}
+        describe = self.path("describe.csv")
+        with self.artifact_store.open(describe, "w") as fh:
+            frame.describe(include="all").to_csv(fh)
+        out[describe] = VisualizationType.CSV
+        sample = self.path("sample.csv")
+        with self.artifact_store.open(sample, "w") as fh:
+            frame.head(SAMPLE_ROWS).to_csv(fh, index=False)
+        out[sample] = VisualizationType.CSV
+        return out
+
+    def extract_metadata(self, data: pd.DataFrame | pd.Series) -> dict[str, Any]:
+        return {
+            "shape": list(data.shape),
+            "columns": [
+                str(c) for c in (data.columns if isinstance(data, pd.DataFrame) else [data.name])
+            ][:100],
+        }

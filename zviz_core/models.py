@@ -1,0 +1,285 @@
+"""Frozen pydantic models: what the Client returns and the requests it validates before writing."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
+
+from zviz_core.enums import (
+    CuratedVisualizationSize,
+    ExecutionStatus,
+    VisualizationResourceTypes,
+    VisualizationType,
+)
+
+if TYPE_CHECKING:
+    from zviz_core.client import Client
+
+MAX_NAME_LENGTH = 200
+T = TypeVar("T")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class _Bound(_Model):
+    """A response that can load more of itself through the Client that produced it."""
+
+    _client: Client | None = PrivateAttr(default=None)
+
+    def _bind(self, client: Client) -> _Bound:
+        self._client = client
+        return self
+
+    def _require_client(self) -> Client:
+        if self._client is None:
+            from zviz_core.client import Client
+
+            self._client = Client()
+        return self._client
+
+
+class Page(_Model, Generic[T]):
+    """One page of a list: `items`, the `total` number matching, and where this page is."""
+
+    items: list[T]
+    total: int
+    page: int
+    size: int
+
+    @property
+    def total_pages(self) -> int:
+        return max(1, -(-self.total // self.size))
+
+    def __iter__(self):  # type: ignore[override]
+        return iter(self.items)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+
+class ProjectResponse(_Model):
+    id: UUID
+    name: str
+    created: datetime
+
+
+class PipelineResponse(_Model):
+    id: UUID
+    name: str
+    project_id: UUID
+    created: datetime
+
+
+class SnapshotResponse(_Model):
+    """The resolved configuration a run executed; runs with identical configuration share one."""
+
+    id: UUID
+    project_id: UUID
+    pipeline_id: UUID
+    pipeline_name: str
+    config: dict[str, Any]
+    created: datetime
+
+    @property
+    def name(self) -> str:
+        return f"{self.pipeline_name}@{str(self.id)[:8]}"
+
+
+class ArtifactVisualizationResponse(_Model):
+    id: UUID
+    type: VisualizationType
+    uri: str
+    artifact_version_id: UUID
+    position: int
+
+
+class ArtifactVersionResponse(_Bound):
+    id: UUID
+    name: str
+    version: int
+    artifact_id: UUID
+    project_id: UUID
+    uri: str
+    data_type: str
+    materializer: str
+    run_id: UUID | None
+    step_run_id: UUID | None
+    output_name: str | None
+    metadata: dict[str, Any]
+    created: datetime
+    visualizations: list[ArtifactVisualizationResponse]
+    run_name: str | None = None
+    step_name: str | None = None
+    pipeline_name: str | None = None
+
+    def load(self) -> Any:
+        """Load the stored value with its materializer; raises ArtifactLoadError if unreadable."""
+        from zviz_core.artifacts.loading import load_artifact
+
+        return load_artifact(self)
+
+    def visualize(self) -> list[ArtifactVisualizationResponse]:
+        """Show every visualization: rich output in Jupyter, a listing of files elsewhere.
+
+        Returns the visualizations shown. Visualizations that cannot be read are reported in
+        place; the others are still shown.
+        """
+        from zviz_core.artifacts.display import visualize
+
+        return visualize(self, self._require_client())
+
+
+class StepRunResponse(_Bound):
+    id: UUID
+    name: str
+    run_id: UUID
+    position: int
+    status: ExecutionStatus
+    start_time: datetime
+    end_time: datetime | None
+    error: str | None
+    config: dict[str, Any]
+    outputs: dict[str, list[ArtifactVersionResponse]]
+    inputs: dict[str, ArtifactVersionResponse]
+
+    @property
+    def output(self) -> ArtifactVersionResponse:
+        """The single output; raises ValueError when the step has none or several."""
+        if len(self.outputs) != 1:
+            names = ", ".join(self.outputs) or "none"
+            raise ValueError(
+                f"Step '{self.name}' has {len(self.outputs)} outputs ({names}); "
+                "use .outputs[name] instead."
+            )
+        return next(iter(self.outputs.values()))[0]
+
+
+class PipelineRunResponse(_Bound):
+    id: UUID
+    name: str
+    status: ExecutionStatus
+    project_id: UUID
+    pipeline: PipelineResponse
+    snapshot_id: UUID
+    start_time: datetime
+    end_time: datetime | None
+    error: str | None
+    created: datetime
+    _steps: dict[str, StepRunResponse] | None = PrivateAttr(default=None)
+
+    @property
+    def steps(self) -> dict[str, StepRunResponse]:
+        """The run's steps by name, in execution order (loaded on first use)."""
+        if self._steps is None:
+            self._steps = self._require_client()._load_steps(self.id)
+        return self._steps
+
+    @property
+    def duration_s(self) -> float | None:
+        return None if self.end_time is None else (self.end_time - self.start_time).total_seconds()
+
+    def snapshot(self) -> SnapshotResponse:
+        """The snapshot (resolved configuration) this run executed."""
+        return self._require_client().get_snapshot(self.snapshot_id)
+
+
+class ModelResponse(_Model):
+    id: UUID
+    name: str
+    project_id: UUID
+    description: str | None
+    created: datetime
+
+
+class DeploymentResponse(_Model):
+    id: UUID
+    name: str
+    project_id: UUID
+    snapshot_id: UUID | None
+    created: datetime
+
+
+class ResourceRef(_Model):
+    id: UUID
+    type: VisualizationResourceTypes
+
+
+class CuratedVisualizationResponse(_Model):
+    id: UUID
+    project_id: UUID
+    artifact_visualization_id: UUID
+    artifact_version_id: UUID
+    display_name: str | None
+    display_order: int | None
+    layout_size: CuratedVisualizationSize
+    resource_type: VisualizationResourceTypes
+    resource_id: UUID
+    created: datetime
+    updated: datetime
+    artifact_visualization: ArtifactVisualizationResponse | None = None
+    artifact_name: str | None = None
+    artifact_version: int | None = None
+    run_id: UUID | None = None
+    run_name: str | None = None
+
+    @property
+    def resource(self) -> ResourceRef:
+        return ResourceRef(id=self.resource_id, type=self.resource_type)
+
+    @property
+    def title(self) -> str:
+        if self.display_name:
+            return self.display_name
+        if self.artifact_name:
+            return f"{self.artifact_name} v{self.artifact_version}"
+        return "Untitled visualization"
+
+
+class LoadedVisualization(_Model):
+    """A visualization's content: `value` is str for text types and bytes for images."""
+
+    type: VisualizationType
+    value: str | bytes
+    uri: str
+
+
+def _check_name(value: str | None) -> str | None:
+    if value is None:
+        return None
+    value = value.strip()
+    if not value:
+        raise ValueError("display_name must not be empty; leave it out to use the artifact's name")
+    if len(value) > MAX_NAME_LENGTH:
+        raise ValueError(
+            f"display_name has {len(value)} characters; at most {MAX_NAME_LENGTH} are allowed"
+        )
+    return value
+
+
+class CuratedVisualizationRequest(_Model):
+    artifact_visualization_id: UUID
+    resource_id: UUID
+    resource_type: VisualizationResourceTypes
+    project_id: UUID | None = None
+    display_name: str | None = None
+    display_order: int | None = Field(default=None, ge=0, le=2**31 - 1)
+    layout_size: CuratedVisualizationSize = CuratedVisualizationSize.FULL_WIDTH
+
+    _name = field_validator("display_name")(classmethod(lambda cls, v: _check_name(v)))
+
+
+class CuratedVisualizationUpdate(_Model):
+    display_name: str | None = None
+    display_order: int | None = Field(default=None, ge=0, le=2**31 - 1)
+    layout_size: CuratedVisualizationSize | None = None
+
+    _name = field_validator("display_name")(classmethod(lambda cls, v: _check_name(v)))
+
+
+class NameRequest(_Model):
+    name: str = Field(min_length=1, max_length=MAX_NAME_LENGTH, pattern=r"\S")

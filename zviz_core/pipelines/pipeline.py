@@ -1,0 +1,441 @@
+"""The `@pipeline` decorator and the in-process runner that records runs, steps and artifacts.
+
+Steps run eagerly as the pipeline function calls them, and receive their inputs as the very
+objects upstream steps returned. Each finished step is recorded in one write unit: the step row,
+its artifact versions, their visualizations and its input edges, so a reader in another process
+never sees half a step.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import copy
+import functools
+import hashlib
+import logging
+import traceback
+import uuid
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from uuid import UUID
+
+from zviz_core.enums import ExecutionStatus, VisualizationType
+from zviz_core.errors import EntityExistsError, InvalidInputError, ZvizError
+from zviz_core.pipelines.config import RunConfig, from_options, load_config
+from zviz_core.pipelines.step import OutputSpec, Step
+from zviz_core.store import artifacts as artifact_sql
+from zviz_core.store import runs as run_sql
+from zviz_core.store.util import dumps, now
+
+if TYPE_CHECKING:
+    from zviz_core.client import Client
+    from zviz_core.models import PipelineRunResponse
+
+log = logging.getLogger("zviz")
+_CURRENT: contextvars.ContextVar[_RunContext | None] = contextvars.ContextVar(
+    "zviz_run", default=None
+)
+
+
+def current_run() -> _RunContext | None:
+    return _CURRENT.get()
+
+
+def _error_text(exc: BaseException) -> str:
+    text = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+    return text[:10_000]
+
+
+class _RunContext:
+    def __init__(
+        self,
+        client: Client,
+        pipeline: Pipeline,
+        config: RunConfig,
+        run_id: UUID,
+        run_name: str,
+        project_id: UUID,
+    ) -> None:
+        self.client = client
+        self.pipeline = pipeline
+        self.config = config
+        self.run_id = run_id
+        self.run_name = run_name
+        self.project_id = project_id
+        self.step_names: set[str] = set()
+        self.position = 0
+        self.sources: dict[int, tuple[UUID, Any]] = {}
+        self.failure_recorded = False
+
+    def _invocation_name(self, step: Step) -> str:
+        name, n = step.name, 1
+        while name in self.step_names:
+            n += 1
+            name = f"{step.name}_{n}"
+        self.step_names.add(name)
+        return name
+
+    def _visualize(self, step: Step, name: str) -> bool:
+        for value in (
+            self.config.steps.get(name, None)
+            and self.config.steps[name].enable_artifact_visualization,
+            self.config.enable_artifact_visualization,
+            step.enable_artifact_visualization,
+            self.pipeline.enable_artifact_visualization,
+        ):
+            if value is not None:
+                return bool(value)
+        return True
+
+    def run_step(self, step: Step, args: tuple, kwargs: dict) -> Any:
+        name = self._invocation_name(step)
+        position = self.position
+        self.position += 1
+        step_cfg = self.config.steps.get(name)
+        if step_cfg and step_cfg.parameters:
+            kwargs = {**step_cfg.parameters, **kwargs}
+        try:
+            bound = step.signature.bind(*args, **kwargs)
+        except TypeError as exc:
+            raise InvalidInputError(
+                f"Step '{name}' was called with the wrong arguments: {exc}"
+            ) from exc
+        inputs: dict[str, UUID] = {}
+        parameters: dict[str, Any] = {}
+        for arg_name, value in bound.arguments.items():
+            source = self.sources.get(id(value))
+            if source is not None and source[1] is value:
+                inputs[arg_name] = source[0]
+            else:
+                parameters[arg_name] = (
+                    value
+                    if isinstance(value, str | int | float | bool | None)
+                    else repr(value)[:200]
+                )
+        visualize = self._visualize(step, name)
+        step_config = {"enable_artifact_visualization": visualize, "parameters": parameters}
+        step_id = uuid.uuid4()
+        started = now()
+        written: list[str] = []
+        try:
+            result = step.entrypoint(*bound.args, **bound.kwargs)
+            stored = self._store_outputs(step, name, result, visualize, written)
+        except BaseException as exc:
+            self._discard(written)
+            self._record_failure(step_id, name, position, started, step_config, inputs, exc)
+            raise
+        finished = now()
+
+        def write(cur: Any) -> None:
+            run_sql.insert_step(
+                cur,
+                step_id=step_id,
+                run_id=self.run_id,
+                name=name,
+                position=position,
+                status=ExecutionStatus.COMPLETED,
+                start=started,
+                end=finished,
+                error=None,
+                config_json=dumps(step_config),
+                inputs=inputs,
+            )
+            for item in stored:
+                artifact_sql.insert_version(
+                    cur, run_id=self.run_id, step_run_id=step_id, now=finished, **item
+                )
+
+        try:
+            self.client._db.write(write)
+        except BaseException as exc:
+            self._discard(written)
+            self._record_failure(step_id, name, position, started, step_config, inputs, exc)
+            raise
+        for item, value in zip(stored, self._values(step, result, len(stored)), strict=True):
+            self.sources[id(value)] = (item["version_id"], value)
+        return result
+
+    def _record_failure(
+        self,
+        step_id: UUID,
+        name: str,
+        position: int,
+        started: datetime,
+        step_config: dict,
+        inputs: dict[str, UUID],
+        exc: BaseException,
+    ) -> None:
+        error = _error_text(exc)
+        finished = now()
+
+        def write(cur: Any) -> None:
+            run_sql.insert_step(
+                cur,
+                step_id=step_id,
+                run_id=self.run_id,
+                name=name,
+                position=position,
+                status=ExecutionStatus.FAILED,
+                start=started,
+                end=finished,
+                error=error,
+                config_json=dumps(step_config),
+                inputs=inputs,
+            )
+            run_sql.finish_run(
+                cur, self.run_id, ExecutionStatus.FAILED, f"Step '{name}' failed: {error}", finished
+            )
+
+        try:
+            self.client._db.write(write)
+            self.failure_recorded = True
+        except ZvizError:
+            log.exception("zviz could not record the failure of step %s", name)
+
+    def _discard(self, uris: list[str]) -> None:
+        for uri in uris:
+            try:
+                self.client._artifact_store.rmtree(uri)
+            except Exception as exc:
+                log.warning(
+                    "zviz: could not remove the unrecorded artifact folder %s: %s", uri, exc
+                )
+
+    def _values(self, step: Step, result: Any, count: int) -> list[Any]:
+        if count == 0:
+            return []
+        if step.returns_tuple or (step.outputs is None and isinstance(result, tuple)):
+            return list(result)
+        return [result]
+
+    def _specs(self, step: Step, name: str, result: Any) -> list[OutputSpec]:
+        if step.outputs is not None:
+            specs = step.outputs
+        elif result is None:
+            specs = []
+        elif isinstance(result, tuple):
+            specs = [OutputSpec(f"output_{i}") for i in range(len(result))]
+        else:
+            specs = [OutputSpec("output")]
+        if len(specs) > 1 and (not isinstance(result, tuple) or len(result) != len(specs)):
+            raise InvalidInputError(
+                f"Step '{name}' is annotated with {len(specs)} outputs but returned "
+                f"{type(result).__name__}; return a tuple of {len(specs)} values."
+            )
+        return specs
+
+    def _store_outputs(
+        self, step: Step, name: str, result: Any, visualize: bool, written: list[str]
+    ) -> list[dict[str, Any]]:
+        from zviz_core.materializers.base import materializer_for, qualified_name
+
+        specs = self._specs(step, name, result)
+        values = self._values(step, result, len(specs))
+        stored = []
+        for spec, value in zip(specs, values, strict=True):
+            version_id = uuid.uuid4()
+            materializer_cls = step.materializer_override(spec.name) or materializer_for(
+                type(value)
+            )
+            uri = self.client._artifact_store.path_for(name, spec.name, version_id)
+            materializer = materializer_cls(uri, self.client._artifact_store)
+            written.append(uri)
+            self.client._artifact_store.makedirs(uri)
+            materializer.save(value)
+            visualizations: list[tuple[str, str]] = []
+            if visualize:
+                visualizations = _build_visualizations(materializer, value, name, spec.name)
+            try:
+                metadata = materializer.extract_metadata(value) or {}
+                dumps(metadata)
+            except Exception as exc:
+                log.warning(
+                    "zviz: metadata of %s.%s could not be extracted: %s", name, spec.name, exc
+                )
+                metadata = {}
+            artifact_name = (
+                spec.name
+                if _is_custom_name(step, spec)
+                else f"{self.pipeline.name}::{name}::{spec.name}"
+            )
+            stored.append(
+                {
+                    "version_id": version_id,
+                    "project_id": self.project_id,
+                    "name": artifact_name,
+                    "uri": uri,
+                    "data_type": qualified_name(type(value)),
+                    "materializer": qualified_name(materializer_cls),
+                    "output_name": spec.name,
+                    "metadata_json": dumps(metadata),
+                    "visualizations": visualizations,
+                }
+            )
+        return stored
+
+
+def _is_custom_name(step: Step, spec: OutputSpec) -> bool:
+    return (
+        step.outputs is not None and spec.name != "output" and not spec.name.startswith("output_")
+    )
+
+
+def _build_visualizations(
+    materializer: Any, value: Any, step_name: str, output: str
+) -> list[tuple[str, str]]:
+    try:
+        produced = materializer.save_visualizations(value) or {}
+    except Exception as exc:
+        log.warning(
+            "zviz: the visualizations of %s.%s could not be built (%s: %s); the step still succeeds.",
+            step_name,
+            output,
+            type(exc).__name__,
+            exc,
+        )
+        return []
+    result = []
+    for uri, vtype in produced.items():
+        try:
+            result.append((str(uri), VisualizationType(vtype).value))
+        except ValueError:
+            log.warning(
+                "zviz: %s.%s: unknown visualization type %r for %s; skipped",
+                step_name,
+                output,
+                vtype,
+                uri,
+            )
+    return result
+
+
+class Pipeline:
+    """A pipeline: calling it runs its steps in this process and returns the recorded run."""
+
+    def __init__(
+        self,
+        func: Callable[..., Any],
+        name: str | None = None,
+        enable_artifact_visualization: bool | None = None,
+        config: RunConfig | None = None,
+    ) -> None:
+        self.entrypoint = func
+        self.name = name or func.__name__
+        self.enable_artifact_visualization = enable_artifact_visualization
+        self.config = config or RunConfig()
+        functools.update_wrapper(self, func)
+
+    def with_options(self, config_path: str | Path | None = None, **options: Any) -> Pipeline:
+        """A copy of this pipeline with a YAML file and/or options laid over its configuration.
+
+        Options: enable_artifact_visualization, run_name, parameters, steps, enable_cache.
+        Raises ConfigError for an unreadable file or an unknown setting.
+        """
+        config = self.config
+        if config_path is not None:
+            config = config.merged(load_config(config_path))
+        if options:
+            config = config.merged(from_options(**options))
+        clone = copy.copy(self)
+        clone.config = config
+        return clone
+
+    def _run_name(self, started: datetime) -> str:
+        template = self.config.run_name
+        if template:
+            return template.replace("{date}", started.strftime("%Y_%m_%d")).replace(
+                "{time}", started.strftime("%H_%M_%S_%f")
+            )
+        return f"{self.name}-{started.strftime('%Y_%m_%d-%H_%M_%S_%f')}"
+
+    def __call__(self, *args: Any, **kwargs: Any) -> PipelineRunResponse:
+        from zviz_core.client import Client
+
+        if current_run() is not None:
+            raise InvalidInputError(
+                f"Pipeline '{self.name}' was called inside another pipeline; call its steps instead."
+            )
+        client = Client()
+        kwargs = {**self.config.parameters, **kwargs}
+        project = client.active_project
+        started = now()
+        run_name = self._run_name(started)
+        snapshot_config = {
+            "pipeline": self.name,
+            "parameters": {
+                k: v if isinstance(v, str | int | float | bool | None) else repr(v)
+                for k, v in kwargs.items()
+            },
+            "enable_artifact_visualization": self.config.enable_artifact_visualization
+            if self.config.enable_artifact_visualization is not None
+            else self.enable_artifact_visualization,
+            "steps": {k: v.model_dump(exclude_unset=True) for k, v in self.config.steps.items()},
+        }
+        config_json = dumps(snapshot_config)
+        config_hash = hashlib.sha256(config_json.encode()).hexdigest()
+        run_id = uuid.uuid4()
+
+        def start(cur: Any) -> None:
+            if cur.value("SELECT count(*) FROM pipeline_runs WHERE name = $n", {"n": run_name}):
+                raise EntityExistsError(
+                    f"A run named '{run_name}' already exists; choose another run_name "
+                    "(templates may use {date} and {time})."
+                )
+            pipeline_id = run_sql.ensure_pipeline(cur, project.id, self.name, started)
+            snapshot_id = run_sql.ensure_snapshot(
+                cur, project.id, pipeline_id, config_json, config_hash, started
+            )
+            run_sql.insert_run(
+                cur,
+                run_id=run_id,
+                project_id=project.id,
+                pipeline_id=pipeline_id,
+                snapshot_id=snapshot_id,
+                name=run_name,
+                now=started,
+            )
+
+        client._db.write(start)
+        context = _RunContext(client, self, self.config, run_id, run_name, project.id)
+        token = _CURRENT.set(context)
+        try:
+            self.entrypoint(*args, **kwargs)
+        except BaseException as exc:
+            _CURRENT.reset(token)
+            if not context.failure_recorded:
+                status = (
+                    ExecutionStatus.FAILED
+                    if isinstance(exc, Exception)
+                    else ExecutionStatus.INTERRUPTED
+                )
+                error = _error_text(exc)
+                client._db.write(lambda cur: run_sql.finish_run(cur, run_id, status, error, now()))
+            raise
+        _CURRENT.reset(token)
+        client._db.write(
+            lambda cur: run_sql.finish_run(cur, run_id, ExecutionStatus.COMPLETED, None, now())
+        )
+        return client.get_pipeline_run(run_id)
+
+    def __repr__(self) -> str:
+        return f"<zviz pipeline {self.name}>"
+
+
+def pipeline(
+    func: Callable[..., Any] | None = None,
+    *,
+    name: str | None = None,
+    enable_artifact_visualization: bool | None = None,
+    enable_cache: bool | None = None,
+) -> Any:
+    """Turn a function into a Pipeline; usable as `@pipeline` or `@pipeline(...)`.
+
+    `enable_cache` is accepted for ZenML code and ignored: zviz runs every step.
+    """
+
+    def wrap(f: Callable[..., Any]) -> Pipeline:
+        return Pipeline(f, name, enable_artifact_visualization)
+
+    return wrap(func) if func is not None else wrap

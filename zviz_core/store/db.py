@@ -1,0 +1,341 @@
+"""Units of work on the DuckDB metadata file: one transaction each, never holding the file between them.
+
+Several processes share a store (the app and pipeline scripts), and DuckDB lets only one process
+open a file at a time. So each unit of work ATTACHes the file to a long-lived in-memory connection,
+runs, and DETACHes it, which releases the OS lock (about 1 ms for a read, 3 ms for a write, against
+12 ms for a fresh `duckdb.connect`). A lock held by another process is waited out with bounded
+exponential backoff and then reported as `StoreBusyError`.
+
+Reads may be served from a per-process cache. Every write replaces a change token file beside the
+database before it starts and after it commits; a cached read is reused only while the token is
+unchanged, so a write from any process invalidates every other process's cache.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import logging
+import os
+import random
+import threading
+import time
+import uuid
+from collections import OrderedDict
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import duckdb
+
+from zviz_core.errors import (
+    EntityExistsError,
+    StoreBusyError,
+    StoreError,
+)
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+DB_FILE = "zviz.duckdb"
+TOKEN_FILE = ".zviz-changes"
+ALIAS = "zviz_store"
+_LOCK_MARKERS = ("Could not set lock", "Conflicting lock", "database is locked")
+
+
+@dataclass
+class StoreStats:
+    """Counters a benchmark or soak test can read: lock waits seen by this process."""
+
+    units: int = 0
+    lock_waits: int = 0
+    max_lock_wait_s: float = 0.0
+    cache_hits: int = 0
+
+
+@dataclass
+class _Cache:
+    token: str | None = None
+    entries: OrderedDict[Any, Any] = field(default_factory=OrderedDict)
+    limit: int = 2048
+
+
+class Cursor:
+    """What a unit of work receives: `execute` with bound parameters, and fetch helpers."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self._con = con
+
+    def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> Cursor:
+        self._con.execute(sql, params if params is not None else [])
+        return self
+
+    def fetchall(self) -> list[tuple[Any, ...]]:
+        return self._con.fetchall()
+
+    def fetchone(self) -> tuple[Any, ...] | None:
+        return self._con.fetchone()
+
+    def rows(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> list[tuple]:
+        return self.execute(sql, params).fetchall()
+
+    def row(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> tuple | None:
+        return self.execute(sql, params).fetchone()
+
+    def value(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> Any:
+        row = self.execute(sql, params).fetchone()
+        return None if row is None else row[0]
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        if rows:
+            self._con.executemany(sql, rows)
+
+    def arrow(self, sql: str, params: Sequence[Any] | None = None) -> Any:
+        return self._con.execute(sql, params or []).arrow()
+
+
+def _is_lock_error(exc: BaseException) -> bool:
+    return isinstance(exc, duckdb.IOException) and any(m in str(exc) for m in _LOCK_MARKERS)
+
+
+class Database:
+    """The metadata database of one store folder, shared by every Client of this process."""
+
+    _instances: dict[Path, Database] = {}
+    _instances_lock = threading.Lock()
+
+    def __init__(self, home: Path) -> None:
+        self.home = home
+        self.path = home / DB_FILE
+        self.token_path = home / TOKEN_FILE
+        self.lock_timeout_s = float(os.environ.get("ZVIZ_LOCK_TIMEOUT", "30"))
+        self.cache_enabled = os.environ.get("ZVIZ_READ_CACHE", "1") != "0"
+        self.stats = StoreStats()
+        self._con: duckdb.DuckDBPyConnection | None = None
+        self._lock = threading.RLock()
+        self._depth = 0
+        self._writing = False
+        self._schema_ready = False
+        self._cache = _Cache()
+
+    @classmethod
+    def for_home(cls, home: Path) -> Database:
+        """Return the process-wide Database of a store folder, creating it on first use."""
+        key = home.resolve()
+        with cls._instances_lock:
+            db = cls._instances.get(key)
+            if db is None:
+                db = cls._instances[key] = cls(key)
+            return db
+
+    @classmethod
+    def _forget_all(cls) -> None:
+        with cls._instances_lock:
+            for db in cls._instances.values():
+                db._con = None
+                db._lock = threading.RLock()
+                db._depth = 0
+            cls._instances.clear()
+
+    # -- connection -----------------------------------------------------------------------------
+
+    def _connection(self) -> duckdb.DuckDBPyConnection:
+        if self._con is None:
+            self._con = duckdb.connect(":memory:", config={"threads": 1})
+        return self._con
+
+    def _attach(self, read_only: bool) -> float:
+        """ATTACH the file, retrying while another process holds it; returns the time waited."""
+        con = self._connection()
+        quoted = str(self.path).replace("'", "''")
+        options = " (READ_ONLY)" if read_only else ""
+        started = time.monotonic()
+        delay = 0.002
+        while True:
+            try:
+                con.execute(f"ATTACH '{quoted}' AS {ALIAS}{options}")
+                con.execute(f"USE {ALIAS}")
+                return time.monotonic() - started
+            except duckdb.Error as exc:
+                if not _is_lock_error(exc):
+                    raise self._translate_open_error(exc) from exc
+                waited = time.monotonic() - started
+                if waited >= self.lock_timeout_s:
+                    raise StoreBusyError(
+                        f"The zviz store at {self.home} stayed locked by another process for "
+                        f"{waited:.0f} s. Another zviz process is holding it; try again, or raise "
+                        "ZVIZ_LOCK_TIMEOUT if long writes are expected."
+                    ) from exc
+                time.sleep(delay * (0.5 + random.random()))
+                delay = min(delay * 1.6, 0.1)
+
+    def _detach(self) -> None:
+        con = self._connection()
+        try:
+            con.execute("USE memory")
+            con.execute(f"DETACH {ALIAS}")
+        except duckdb.Error:
+            log.exception("could not detach the zviz store; dropping the connection")
+            with contextlib.suppress(Exception):
+                con.close()
+            self._con = None
+
+    def _translate_open_error(self, exc: BaseException) -> StoreError:
+        text = str(exc)
+        if "Permission denied" in text or "Read-only file system" in text:
+            return StoreError(
+                f"The zviz store at {self.home} is not writable ({text.splitlines()[0]}). "
+                "Set ZVIZ_HOME to a folder this user can write."
+            )
+        if "No space left" in text:
+            return StoreError(f"The disk holding the zviz store at {self.home} is full.")
+        return StoreError(f"The zviz store at {self.home} could not be opened: {text}")
+
+    # -- units of work --------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def unit(self, write: bool = False) -> Iterator[Cursor]:
+        """One unit of work: a transaction on the attached file, detached when it ends.
+
+        Raises StoreBusyError when the lock wait runs out and StoreError when the folder cannot
+        be used; any exception inside a write rolls the whole transaction back.
+        """
+        with self._lock:
+            if self._depth:
+                if write and not self._writing:
+                    raise RuntimeError("a write unit cannot nest inside a read unit")
+                self._depth += 1
+                try:
+                    yield Cursor(self._connection())
+                finally:
+                    self._depth -= 1
+                return
+            self.ensure_schema()
+            if write:
+                self._bump_token()
+            waited = self._attach(read_only=not write)
+            self.stats.units += 1
+            if waited > 0.001:
+                self.stats.lock_waits += 1
+                self.stats.max_lock_wait_s = max(self.stats.max_lock_wait_s, waited)
+            self._depth, self._writing = 1, write
+            con = self._connection()
+            try:
+                if write:
+                    con.execute("BEGIN TRANSACTION")
+                try:
+                    yield Cursor(con)
+                except BaseException:
+                    if write:
+                        with contextlib.suppress(duckdb.Error):
+                            con.execute("ROLLBACK")
+                    raise
+                if write:
+                    try:
+                        con.execute("COMMIT")
+                    except duckdb.ConstraintException as exc:
+                        with contextlib.suppress(duckdb.Error):
+                            con.execute("ROLLBACK")
+                        raise EntityExistsError(
+                            f"That would duplicate an existing entry: {exc}"
+                        ) from exc
+                    except duckdb.IOException as exc:
+                        with contextlib.suppress(duckdb.Error):
+                            con.execute("ROLLBACK")
+                        raise self._translate_open_error(exc) from exc
+            finally:
+                self._depth, self._writing = 0, False
+                self._detach()
+                if write:
+                    self._bump_token()
+
+    def read(self, fn: Callable[[Cursor], T], cache_key: Any = None) -> T:
+        """Run `fn` in a read unit; with a cache key, reuse its result until any process writes."""
+        if cache_key is None or not self.cache_enabled:
+            with self.unit() as cur:
+                return fn(cur)
+        token = self._read_token()
+        with self._lock:
+            cache = self._cache
+            if cache.token != token:
+                cache.entries.clear()
+                cache.token = token
+            elif cache_key in cache.entries:
+                cache.entries.move_to_end(cache_key)
+                self.stats.cache_hits += 1
+                return cache.entries[cache_key]
+            with self.unit() as cur:
+                result = fn(cur)
+            if cache.token == token:
+                cache.entries[cache_key] = result
+                if len(cache.entries) > cache.limit:
+                    cache.entries.popitem(last=False)
+            return result
+
+    def write(self, fn: Callable[[Cursor], T]) -> T:
+        """Run `fn` in one write transaction and return its result."""
+        with self.unit(write=True) as cur:
+            return fn(cur)
+
+    # -- change token ---------------------------------------------------------------------------
+
+    def _read_token(self) -> str:
+        try:
+            with open(self.token_path, encoding="ascii") as fh:
+                return fh.read()
+        except FileNotFoundError:
+            return ""
+        except OSError:
+            return uuid.uuid4().hex
+
+    def _bump_token(self) -> None:
+        tmp = self.token_path.with_name(f"{TOKEN_FILE}.{os.getpid()}.{threading.get_ident()}")
+        try:
+            tmp.write_text(uuid.uuid4().hex, encoding="ascii")
+            os.replace(tmp, self.token_path)
+        except OSError as exc:
+            raise self._translate_open_error(exc) from exc
+        finally:
+            self._cache.entries.clear()
+
+    # -- schema ---------------------------------------------------------------------------------
+
+    def ensure_schema(self) -> None:
+        """Create or upgrade the schema once per process; raises StoreVersionError if newer."""
+        if self._schema_ready:
+            return
+        from zviz_core.store import schema
+
+        try:
+            self.home.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            reason = os.strerror(exc.errno) if exc.errno else str(exc)
+            hint = "" if exc.errno != errno.ENOSPC else " The disk is full."
+            raise StoreError(
+                f"Cannot create the zviz store folder {self.home}: {reason}.{hint} "
+                "Set ZVIZ_HOME to a folder this user can write."
+            ) from exc
+        if self.path.exists():
+            self._attach(read_only=True)
+            try:
+                version = schema.current_version(self._connection())
+            finally:
+                self._detach()
+            schema.check_not_newer(version, self.home)
+            if version == schema.LATEST:
+                self._schema_ready = True
+                return
+        self._bump_token()
+        self._attach(read_only=False)
+        try:
+            schema.migrate(self._connection(), self.home)
+        except duckdb.IOException as exc:
+            raise self._translate_open_error(exc) from exc
+        finally:
+            self._detach()
+            self._bump_token()
+        self._schema_ready = True
+
+
+os.register_at_fork(after_in_child=Database._forget_all)

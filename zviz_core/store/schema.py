@@ -1,0 +1,136 @@
+"""The schema as an append-only list of migrations; each runs in one transaction with its version row.
+
+Never edit a released migration: add a new one. A store written by a newer zviz is refused.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+
+from zviz_core.errors import StoreVersionError
+
+DEFAULT_PROJECT = "default"
+
+_V1 = """
+CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied TIMESTAMP NOT NULL);
+CREATE TABLE projects (
+    id UUID PRIMARY KEY, name VARCHAR NOT NULL UNIQUE, created TIMESTAMP NOT NULL
+);
+CREATE TABLE pipelines (
+    id UUID PRIMARY KEY, project_id UUID NOT NULL, name VARCHAR NOT NULL,
+    created TIMESTAMP NOT NULL, UNIQUE (project_id, name)
+);
+CREATE TABLE snapshots (
+    id UUID PRIMARY KEY, project_id UUID NOT NULL, pipeline_id UUID NOT NULL,
+    config_hash VARCHAR NOT NULL, config JSON NOT NULL, created TIMESTAMP NOT NULL
+);
+CREATE INDEX snapshots_pipeline ON snapshots (pipeline_id, config_hash);
+CREATE TABLE pipeline_runs (
+    id UUID PRIMARY KEY, project_id UUID NOT NULL, pipeline_id UUID NOT NULL,
+    snapshot_id UUID NOT NULL, name VARCHAR NOT NULL UNIQUE, status VARCHAR NOT NULL,
+    start_time TIMESTAMP NOT NULL, end_time TIMESTAMP, error VARCHAR, created TIMESTAMP NOT NULL
+);
+CREATE INDEX runs_pipeline ON pipeline_runs (pipeline_id);
+CREATE TABLE step_runs (
+    id UUID PRIMARY KEY, run_id UUID NOT NULL, name VARCHAR NOT NULL, position INTEGER NOT NULL,
+    status VARCHAR NOT NULL, start_time TIMESTAMP NOT NULL, end_time TIMESTAMP, error VARCHAR,
+    config JSON
+);
+CREATE INDEX step_runs_run ON step_runs (run_id);
+CREATE TABLE step_inputs (
+    step_run_id UUID NOT NULL, name VARCHAR NOT NULL, artifact_version_id UUID NOT NULL
+);
+CREATE INDEX step_inputs_step ON step_inputs (step_run_id);
+CREATE TABLE artifacts (
+    id UUID PRIMARY KEY, project_id UUID NOT NULL, name VARCHAR NOT NULL,
+    created TIMESTAMP NOT NULL, UNIQUE (project_id, name)
+);
+CREATE TABLE artifact_versions (
+    id UUID PRIMARY KEY, artifact_id UUID NOT NULL, project_id UUID NOT NULL,
+    version INTEGER NOT NULL, uri VARCHAR NOT NULL, data_type VARCHAR NOT NULL,
+    materializer VARCHAR NOT NULL, run_id UUID, step_run_id UUID, output_name VARCHAR,
+    metadata JSON, created TIMESTAMP NOT NULL
+);
+CREATE INDEX artifact_versions_step ON artifact_versions (step_run_id);
+CREATE INDEX artifact_versions_artifact ON artifact_versions (artifact_id);
+CREATE TABLE artifact_visualizations (
+    id UUID PRIMARY KEY, artifact_version_id UUID NOT NULL, position INTEGER NOT NULL,
+    type VARCHAR NOT NULL, uri VARCHAR NOT NULL
+);
+CREATE INDEX visualizations_version ON artifact_visualizations (artifact_version_id);
+CREATE TABLE models (
+    id UUID PRIMARY KEY, project_id UUID NOT NULL, name VARCHAR NOT NULL,
+    description VARCHAR, created TIMESTAMP NOT NULL, UNIQUE (project_id, name)
+);
+CREATE TABLE deployments (
+    id UUID PRIMARY KEY, project_id UUID NOT NULL, name VARCHAR NOT NULL, snapshot_id UUID,
+    created TIMESTAMP NOT NULL, UNIQUE (project_id, name)
+);
+CREATE TABLE curated_visualizations (
+    id UUID PRIMARY KEY, project_id UUID NOT NULL, artifact_visualization_id UUID NOT NULL,
+    artifact_version_id UUID NOT NULL, resource_type VARCHAR NOT NULL, resource_id UUID NOT NULL,
+    display_name VARCHAR, display_order INTEGER, layout_size VARCHAR NOT NULL,
+    created TIMESTAMP NOT NULL, updated TIMESTAMP NOT NULL
+);
+CREATE INDEX curated_resource ON curated_visualizations (resource_id);
+"""
+
+# v2: remember which process runs a pipeline, so that a run whose process died can be told apart
+# from one still running.
+_V2 = """
+ALTER TABLE pipeline_runs ADD COLUMN host VARCHAR;
+ALTER TABLE pipeline_runs ADD COLUMN pid INTEGER;
+"""
+
+MIGRATIONS: list[tuple[int, str]] = [(1, _V1), (2, _V2)]
+LATEST = MIGRATIONS[-1][0]
+
+
+def current_version(con: duckdb.DuckDBPyConnection) -> int:
+    """Return the schema version of the attached (current) database, 0 when it is empty."""
+    exists = con.execute(
+        "SELECT count(*) FROM information_schema.tables "
+        "WHERE table_catalog = current_database() AND table_name = 'schema_version'"
+    ).fetchone()
+    if not exists or not exists[0]:
+        return 0
+    row = con.execute("SELECT max(version) FROM schema_version").fetchone()
+    return int(row[0] or 0) if row else 0
+
+
+def check_not_newer(version: int, home: Path) -> None:
+    """Raise StoreVersionError if the store was written by a newer zviz."""
+    if version > LATEST:
+        raise StoreVersionError(
+            f"The zviz store at {home} has schema version {version}, newer than this zviz "
+            f"understands ({LATEST}). Upgrade zviz (pip install -U zviz) or point ZVIZ_HOME "
+            "at another folder."
+        )
+
+
+def migrate(con: duckdb.DuckDBPyConnection, home: Path, upto: int | None = None) -> int:
+    """Apply every pending migration (up to `upto`), each in its own transaction; return the version."""
+    version = current_version(con)
+    check_not_newer(version, home)
+    now = datetime.now(UTC).replace(tzinfo=None)
+    for number, script in MIGRATIONS:
+        if number <= version or (upto is not None and number > upto):
+            continue
+        con.execute("BEGIN TRANSACTION")
+        try:
+            con.execute(script)
+            if number == 1:
+                con.execute(
+                    "INSERT INTO projects VALUES (?, ?, ?)", [uuid.uuid4(), DEFAULT_PROJECT, now]
+                )
+            con.execute("INSERT INTO schema_version VALUES (?, ?)", [number, now])
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        version = number
+    return version

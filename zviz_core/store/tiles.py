@@ -1,0 +1,110 @@
+"""SQL for curated visualizations (tiles): ordered lists per resource, uniqueness, and mappers."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from zviz_core.access import AccessPolicy
+from zviz_core.enums import CuratedVisualizationSize, VisualizationResourceTypes
+from zviz_core.models import CuratedVisualizationResponse
+from zviz_core.store import artifacts
+from zviz_core.store.db import Cursor
+from zviz_core.store.util import aware
+
+TILE_COLS = (
+    "c.id, c.project_id, c.artifact_visualization_id, c.artifact_version_id, c.display_name, "
+    "c.display_order, c.layout_size, c.resource_type, c.resource_id, c.created, c.updated"
+)
+HYDRATED_COLS = f"{TILE_COLS}, v.id, v.type, v.uri, v.artifact_version_id, v.position, a.name, av.version, r.id, r.name"
+HYDRATED_FROM = (
+    "curated_visualizations c "
+    "LEFT JOIN artifact_visualizations v ON v.id = c.artifact_visualization_id "
+    "LEFT JOIN artifact_versions av ON av.id = c.artifact_version_id "
+    "LEFT JOIN artifacts a ON a.id = av.artifact_id "
+    "LEFT JOIN pipeline_runs r ON r.id = av.run_id"
+)
+# Lower display_order first; unset orders last, in creation order. Stated, not left to the engine.
+ORDER = "c.display_order ASC NULLS LAST, c.created ASC, c.id"
+
+
+def tile(row: tuple) -> CuratedVisualizationResponse:
+    hydrated = len(row) > 11
+    return CuratedVisualizationResponse(
+        id=row[0],
+        project_id=row[1],
+        artifact_visualization_id=row[2],
+        artifact_version_id=row[3],
+        display_name=row[4],
+        display_order=row[5],
+        layout_size=CuratedVisualizationSize(row[6]),
+        resource_type=VisualizationResourceTypes(row[7]),
+        resource_id=row[8],
+        created=aware(row[9]),
+        updated=aware(row[10]),
+        artifact_visualization=artifacts.visualization(row[11:16])
+        if hydrated and row[11]
+        else None,
+        artifact_name=row[16] if hydrated else None,
+        artifact_version=row[17] if hydrated else None,
+        run_id=row[18] if hydrated else None,
+        run_name=row[19] if hydrated else None,
+    )
+
+
+def get(
+    cur: Cursor, access: AccessPolicy, key: UUID, hydrate: bool = True, mode: str = "read"
+) -> CuratedVisualizationResponse | None:
+    where, params = access.sql("curated", "c", mode)
+    params["key"] = key
+    if hydrate:
+        sql = f"SELECT {HYDRATED_COLS} FROM {HYDRATED_FROM} WHERE c.id = $key AND {where}"
+    else:
+        sql = f"SELECT {TILE_COLS} FROM curated_visualizations c WHERE c.id = $key AND {where}"
+    row = cur.row(sql, params)
+    return None if row is None else tile(row)
+
+
+def list_for(
+    cur: Cursor, access: AccessPolicy, resource_type: str, resource_id: UUID
+) -> list[CuratedVisualizationResponse]:
+    where, params = access.sql("curated", "c")
+    params.update(rtype=resource_type, rid=resource_id)
+    rows = cur.rows(
+        f"SELECT {HYDRATED_COLS} FROM {HYDRATED_FROM} "
+        f"WHERE c.resource_id = $rid AND c.resource_type = $rtype AND {where} ORDER BY {ORDER}",
+        params,
+    )
+    return [tile(r) for r in rows]
+
+
+def order_taken(
+    cur: Cursor, resource_type: str, resource_id: UUID, order: int, except_id: UUID | None = None
+) -> bool:
+    return (
+        cur.value(
+            "SELECT count(*) FROM curated_visualizations WHERE resource_id = $rid AND resource_type = $rtype "
+            "AND display_order = $o AND id IS DISTINCT FROM $except",
+            {"rid": resource_id, "rtype": resource_type, "o": order, "except": except_id},
+        )
+        > 0
+    )
+
+
+def pair_taken(cur: Cursor, viz_id: UUID, resource_type: str, resource_id: UUID) -> bool:
+    return (
+        cur.value(
+            "SELECT count(*) FROM curated_visualizations WHERE artifact_visualization_id = $v "
+            "AND resource_id = $rid AND resource_type = $rtype",
+            {"v": viz_id, "rid": resource_id, "rtype": resource_type},
+        )
+        > 0
+    )
+
+
+def delete_for_resource(cur: Cursor, resource_type: str, resource_ids: list[UUID]) -> None:
+    if resource_ids:
+        cur.execute(
+            "DELETE FROM curated_visualizations WHERE resource_type = $rtype "
+            "AND resource_id IN (SELECT unnest($ids))",
+            {"rtype": resource_type, "ids": resource_ids},
+        )
