@@ -201,12 +201,15 @@ class Client:
         """
         if self._project is None:
             name = os.environ.get("ZVIZ_PROJECT", DEFAULT_PROJECT)
-            found = self._db.read(
-                lambda cur: resource_sql.get(cur, AccessPolicy.owner(), "project", None, name),
-                cache_key=("project-by-name", name),
-            )
+            # Projects are never renamed or deleted, so a found one is memoised per process.
+            found = self._db.projects.get(name)
+            if found is None:
+                found = self._db.read(
+                    lambda cur: resource_sql.get(cur, AccessPolicy.owner(), "project", None, name)
+                )
             if found is None:
                 raise _not_found("project", name)
+            self._db.projects[name] = found
             self._project = found
         return self._project
 

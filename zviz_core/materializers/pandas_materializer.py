@@ -34,7 +34,7 @@ class PandasMaterializer(BaseMaterializer):
         out = {}
         describe = self.path("describe.csv")
         with self.artifact_store.open(describe, "w") as fh:
-            frame.describe(include="all").to_csv(fh)
+            frame.describe().to_csv(fh)
         out[describe] = VisualizationType.CSV
         sample = self.path("sample.csv")
         with self.artifact_store.open(sample, "w") as fh:

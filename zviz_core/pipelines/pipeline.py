@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
+from zviz_core.access import AccessPolicy
 from zviz_core.enums import ExecutionStatus, VisualizationType
 from zviz_core.errors import EntityExistsError, InvalidInputError, ZvizError
 from zviz_core.pipelines.config import RunConfig, from_options, load_config
@@ -147,12 +148,7 @@ class _RunContext:
                     cur, run_id=self.run_id, step_run_id=step_id, now=finished, **item
                 )
 
-        try:
-            self.client._db.write(write)
-        except BaseException as exc:
-            self._discard(written)
-            self._record_failure(step_id, name, position, started, step_config, inputs, exc)
-            raise
+        self.client._db.write_in_background(write)
         for item, value in zip(stored, self._values(step, result, len(stored)), strict=True):
             self.sources[id(value)] = (item["version_id"], value)
         return result
@@ -397,13 +393,18 @@ class Pipeline:
                 now=started,
             )
 
-        client._db.write(start)
+        client._db.write(start, checkpoint=False)
         context = _RunContext(client, self, self.config, run_id, run_name, project.id)
         token = _CURRENT.set(context)
         try:
             self.entrypoint(*args, **kwargs)
+            client._db.flush_background()
         except BaseException as exc:
             _CURRENT.reset(token)
+            try:
+                client._db.flush_background()
+            except BaseException as earlier:
+                log.error("zviz: a step of run %s could not be recorded: %s", run_name, earlier)
             if not context.failure_recorded:
                 status = (
                     ExecutionStatus.FAILED
@@ -414,10 +415,12 @@ class Pipeline:
                 client._db.write(lambda cur: run_sql.finish_run(cur, run_id, status, error, now()))
             raise
         _CURRENT.reset(token)
-        client._db.write(
-            lambda cur: run_sql.finish_run(cur, run_id, ExecutionStatus.COMPLETED, None, now())
-        )
-        return client.get_pipeline_run(run_id)
+
+        def finish(cur: Any) -> PipelineRunResponse:
+            run_sql.finish_run(cur, run_id, ExecutionStatus.COMPLETED, None, now())
+            return run_sql.get(cur, AccessPolicy.owner(), run_id, None)
+
+        return client._bind(client._db.write(finish))
 
     def __repr__(self) -> str:
         return f"<zviz pipeline {self.name}>"

@@ -198,21 +198,19 @@ def insert_version(
     visualizations: list[tuple[str, str]],
 ) -> int:
     """Insert the next version of an artifact (created on first use); returns its version number."""
-    artifact_id = cur.value(
-        "SELECT id FROM artifacts WHERE project_id = $p AND name = $n", {"p": project_id, "n": name}
+    found = cur.row(
+        "SELECT a.id, (SELECT coalesce(max(v.version), 0) + 1 FROM artifact_versions v "
+        "WHERE v.artifact_id = a.id) FROM artifacts a WHERE a.project_id = $p AND a.name = $n",
+        {"p": project_id, "n": name},
     )
-    if artifact_id is None:
-        artifact_id = uuid.uuid4()
+    if found is None:
+        artifact_id, version = uuid.uuid4(), 1
         cur.execute(
             "INSERT INTO artifacts VALUES ($id, $p, $n, $t)",
             {"id": artifact_id, "p": project_id, "n": name, "t": now},
         )
-        version = 1
     else:
-        version = cur.value(
-            "SELECT coalesce(max(version), 0) + 1 FROM artifact_versions WHERE artifact_id = $a",
-            {"a": artifact_id},
-        )
+        artifact_id, version = found
     cur.execute(
         "INSERT INTO artifact_versions VALUES ($id, $a, $p, $v, $uri, $dt, $m, $run, $step, $out, $meta, $t)",
         {
@@ -230,8 +228,8 @@ def insert_version(
             "t": now,
         },
     )
-    cur.executemany(
-        "INSERT INTO artifact_visualizations VALUES (?, ?, ?, ?, ?)",
+    cur.insert_rows(
+        "artifact_visualizations",
         [
             (uuid.uuid4(), version_id, i, vtype, vuri)
             for i, (vuri, vtype) in enumerate(visualizations)

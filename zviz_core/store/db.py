@@ -23,6 +23,7 @@ import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -41,6 +42,7 @@ T = TypeVar("T")
 DB_FILE = "zviz.duckdb"
 TOKEN_FILE = ".zviz-changes"
 ALIAS = "zviz_store"
+_WRITER_THREAD = "zviz-background-writer"
 _LOCK_MARKERS = ("Could not set lock", "Conflicting lock", "database is locked")
 
 
@@ -87,9 +89,14 @@ class Cursor:
         row = self.execute(sql, params).fetchone()
         return None if row is None else row[0]
 
-    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
-        if rows:
-            self._con.executemany(sql, rows)
+    def insert_rows(self, table: str, rows: Sequence[Sequence[Any]]) -> None:
+        """Insert several rows in one statement (DuckDB's executemany runs one per row)."""
+        if not rows:
+            return
+        width = len(rows[0])
+        group = "(" + ", ".join("?" * width) + ")"
+        values = ", ".join([group] * len(rows))
+        self._con.execute(f"INSERT INTO {table} VALUES {values}", [v for row in rows for v in row])
 
     def arrow(self, sql: str, params: Sequence[Any] | None = None) -> Any:
         return self._con.execute(sql, params or []).arrow()
@@ -118,6 +125,10 @@ class Database:
         self._writing = False
         self._schema_ready = False
         self._cache = _Cache()
+        self.projects: dict[str, Any] = {}
+        self._writer: ThreadPoolExecutor | None = None
+        self._pending: list[Future[Any]] = []
+        self._background_error: BaseException | None = None
 
     @classmethod
     def for_home(cls, home: Path) -> Database:
@@ -143,6 +154,8 @@ class Database:
     def _connection(self) -> duckdb.DuckDBPyConnection:
         if self._con is None:
             self._con = duckdb.connect(":memory:", config={"threads": 1})
+            # Checkpoints are explicit (see `unit`): a pipeline's step writes defer theirs.
+            self._con.execute("SET checkpoint_on_detach = 'DISABLED'")
         return self._con
 
     def _attach(self, read_only: bool) -> float:
@@ -195,12 +208,16 @@ class Database:
     # -- units of work --------------------------------------------------------------------------
 
     @contextlib.contextmanager
-    def unit(self, write: bool = False) -> Iterator[Cursor]:
+    def unit(self, write: bool = False, checkpoint: bool = True) -> Iterator[Cursor]:
         """One unit of work: a transaction on the attached file, detached when it ends.
 
+        A write checkpoints its WAL into the file unless `checkpoint` is False (a pipeline's
+        steps defer it to the run's last write: readers then replay a few WAL entries).
         Raises StoreBusyError when the lock wait runs out and StoreError when the folder cannot
         be used; any exception inside a write rolls the whole transaction back.
         """
+        if self._pending and not threading.current_thread().name.startswith(_WRITER_THREAD):
+            self.flush_background()
         with self._lock:
             if self._depth:
                 if write and not self._writing:
@@ -212,8 +229,6 @@ class Database:
                     self._depth -= 1
                 return
             self.ensure_schema()
-            if write:
-                self._bump_token()
             waited = self._attach(read_only=not write)
             self.stats.units += 1
             if waited > 0.001:
@@ -244,11 +259,17 @@ class Database:
                         with contextlib.suppress(duckdb.Error):
                             con.execute("ROLLBACK")
                         raise self._translate_open_error(exc) from exc
+                    # Still holding the file lock: a reader that sees the new token can only
+                    # attach after this commit, so it never caches older data under it.
+                    self._bump_token()
+                    if checkpoint:
+                        try:
+                            con.execute(f"CHECKPOINT {ALIAS}")
+                        except duckdb.Error:
+                            log.warning("zviz: checkpoint failed; the WAL is kept", exc_info=True)
             finally:
                 self._depth, self._writing = 0, False
                 self._detach()
-                if write:
-                    self._bump_token()
 
     def read(self, fn: Callable[[Cursor], T], cache_key: Any = None) -> T:
         """Run `fn` in a read unit; with a cache key, reuse its result until any process writes."""
@@ -273,10 +294,39 @@ class Database:
                     cache.entries.popitem(last=False)
             return result
 
-    def write(self, fn: Callable[[Cursor], T]) -> T:
+    def write(self, fn: Callable[[Cursor], T], checkpoint: bool = True) -> T:
         """Run `fn` in one write transaction and return its result."""
-        with self.unit(write=True) as cur:
+        with self.unit(write=True, checkpoint=checkpoint) as cur:
             return fn(cur)
+
+    def write_in_background(self, fn: Callable[[Cursor], Any], checkpoint: bool = False) -> None:
+        """Queue a write to run after the queued ones, on this process's writer thread.
+
+        Any later unit of work from another thread first waits for the queue, so this process
+        still reads its own writes. After a failed write the rest of the queue is skipped and
+        `flush_background` raises the failure.
+        """
+        if self._writer is None:
+            self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix=_WRITER_THREAD)
+
+        def run() -> None:
+            if self._background_error is not None:
+                return
+            try:
+                self.write(fn, checkpoint=checkpoint)
+            except BaseException as exc:
+                self._background_error = exc
+
+        self._pending.append(self._writer.submit(run))
+
+    def flush_background(self) -> None:
+        """Wait for queued background writes; raise the first one's error, if any."""
+        pending, self._pending = self._pending, []
+        for future in pending:
+            future.result()
+        error, self._background_error = self._background_error, None
+        if error is not None:
+            raise error
 
     # -- change token ---------------------------------------------------------------------------
 
@@ -290,14 +340,15 @@ class Database:
             return uuid.uuid4().hex
 
     def _bump_token(self) -> None:
-        tmp = self.token_path.with_name(f"{TOKEN_FILE}.{os.getpid()}.{threading.get_ident()}")
+        self._cache.entries.clear()
         try:
-            tmp.write_text(uuid.uuid4().hex, encoding="ascii")
-            os.replace(tmp, self.token_path)
+            fd = os.open(self.token_path, os.O_WRONLY | os.O_CREAT, 0o644)
+            try:
+                os.pwrite(fd, uuid.uuid4().hex.encode("ascii"), 0)
+            finally:
+                os.close(fd)
         except OSError as exc:
             raise self._translate_open_error(exc) from exc
-        finally:
-            self._cache.entries.clear()
 
     # -- schema ---------------------------------------------------------------------------------
 
@@ -326,15 +377,14 @@ class Database:
             if version == schema.LATEST:
                 self._schema_ready = True
                 return
-        self._bump_token()
         self._attach(read_only=False)
         try:
             schema.migrate(self._connection(), self.home)
+            self._bump_token()
         except duckdb.IOException as exc:
             raise self._translate_open_error(exc) from exc
         finally:
             self._detach()
-            self._bump_token()
         self._schema_ready = True
 
 

@@ -300,6 +300,4 @@ def insert_step(
             "c": config_json,
         },
     )
-    cur.executemany(
-        "INSERT INTO step_inputs VALUES (?, ?, ?)", [(step_id, k, v) for k, v in inputs.items()]
-    )
+    cur.insert_rows("step_inputs", [(step_id, k, v) for k, v in inputs.items()])
