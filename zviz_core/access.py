@@ -9,6 +9,7 @@ loaded, and writes check the write filter in the same transaction.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -125,7 +126,9 @@ class AccessPolicy:
         """
         grants = self.write_grants if mode == "write" else self.read_grants
         builder = _SqlBuilder(grants, f"{mode}_")
-        return builder.build(kind, alias), builder.params
+        text = builder.build(kind, alias)
+        used = {k: v for k, v in builder.params.items() if re.search(rf"\${k}\b", text)}
+        return text, used
 
 
 class _SqlBuilder:

@@ -1,0 +1,168 @@
+"""Access rules enforced by the core: lists filtered in SQL, unreadable means not found,
+writes refused with the missing grant named, and bad configs refused at load with their line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.access.conftest import in_project, p0, p1, write_config
+from zviz_core import Client
+from zviz_core.access import AccessConfig
+from zviz_core.enums import VisualizationResourceTypes as R
+from zviz_core.errors import AccessDeniedError, ConfigError, EntityNotFoundError
+
+
+@pytest.fixture
+def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict:
+    owner = Client()
+    owner.create_project("research")
+    training = p0(k=1)
+    p1(k=2)
+    with in_project("research"):
+        secret = p0(k=3)
+    model = owner.create_model("clf")
+    deployment = owner.create_deployment("serving", snapshot_id=training.snapshot_id)
+    viz = training.steps["page"].output.visualizations[0]
+    tiles = {
+        "pipeline": owner.create_curated_visualization(viz.id, training.pipeline.id, R.PIPELINE),
+        "model": owner.create_curated_visualization(viz.id, model.id, R.MODEL),
+        "deployment": owner.create_curated_visualization(viz.id, deployment.id, R.DEPLOYMENT),
+    }
+    config = write_config(
+        tmp_path / "auth.yaml",
+        users={"alice": ["admin"], "bob": ["viewer"], "carol": [], "dave": ["modeller"]},
+        roles={
+            "admin": {"read": ["*"], "write": ["*"]},
+            "viewer": {"read": ["pipeline:p0", "model:*"], "write": ["model:*"]},
+            "modeller": {"read": [], "write": ["model:clf"]},
+        },
+        grants={"bob": {"read": ["deployment:serving"]}},
+    )
+    monkeypatch.setenv("ZVIZ_AUTH_CONFIG", str(config))
+    return {
+        "training": training,
+        "secret": secret,
+        "model": model,
+        "deployment": deployment,
+        "viz": viz,
+        "tiles": tiles,
+    }
+
+
+def names(page) -> set[str]:
+    return {item.name for item in page.items}
+
+
+def test_owner_and_admin_see_everything(world: dict) -> None:
+    for client in (Client(), Client(user="alice")):
+        assert names(client.list_pipelines()) == {"p0", "p1"}
+        assert client.list_pipeline_runs().total == 2
+        assert len(client.list_curated_visualizations(R.MODEL, world["model"].id)) == 1
+
+
+def test_viewer_sees_only_granted_pipeline_and_its_runs(world: dict) -> None:
+    bob = Client(user="bob")
+    assert names(bob.list_pipelines()) == {"p0"}
+    runs = bob.list_pipeline_runs()
+    assert runs.total == 1 and runs.items[0].id == world["training"].id
+    assert {a.name for a in bob.list_artifact_versions().items} == {"p0::page::output"}
+    assert names(bob.list_models()) == {"clf"}
+    assert names(bob.list_deployments()) == {"serving"}
+    with in_project("research"):
+        research_bob = Client(user="bob")
+        assert names(research_bob.list_pipelines()) == {"p0"}  # a name grant covers every project
+        assert research_bob.list_pipeline_runs().total == 1
+
+
+def test_unreadable_behaves_like_missing(world: dict) -> None:
+    carol = Client(user="carol")
+    with pytest.raises(EntityNotFoundError) as hidden:
+        carol.get_pipeline_run(world["training"].id)
+    import uuid
+
+    with pytest.raises(EntityNotFoundError) as missing:
+        carol.get_pipeline_run(uuid.uuid4())
+    assert str(hidden.value).replace(str(world["training"].id), "ID") == str(missing.value).replace(
+        str(missing.value).split()[3], "ID"
+    )
+    assert carol.list_pipeline_runs().total == 0
+    assert carol.list_pipelines().total == 0
+    assert carol.list_curated_visualizations(R.PIPELINE, world["training"].pipeline.id) == []
+    with pytest.raises(EntityNotFoundError):
+        carol.get_curated_visualization(world["tiles"]["pipeline"].id)
+    with pytest.raises(EntityNotFoundError):
+        carol.load_visualization(world["viz"].id)
+    with pytest.raises(EntityNotFoundError):
+        carol.delete_pipeline_run(world["training"].id)
+
+
+def test_unknown_user_sees_nothing(world: dict) -> None:
+    mallory = Client(user="mallory")
+    assert mallory.list_pipeline_runs().total == 0
+    assert mallory.list_models().total == 0
+    assert mallory.list_projects().total == 0
+
+
+def test_tiles_visible_with_read_editable_with_write(world: dict) -> None:
+    bob = Client(user="bob")
+    tile = world["tiles"]["deployment"]
+    assert bob.get_curated_visualization(tile.id).id == tile.id  # read grant on the deployment
+    assert not bob.can_write(R.DEPLOYMENT, world["deployment"].id)
+    with pytest.raises(AccessDeniedError, match="deployment:serving"):
+        bob.update_curated_visualization(tile.id, display_name="mine now")
+    with pytest.raises(AccessDeniedError):
+        bob.delete_curated_visualization(tile.id)
+    assert Client().get_curated_visualization(tile.id).display_name is None  # nothing changed
+    model_tile = world["tiles"]["model"]
+    assert bob.can_write(R.MODEL, world["model"].id)
+    updated = bob.update_curated_visualization(model_tile.id, display_name="Bob's view")
+    assert updated.display_name == "Bob's view"
+
+
+def test_write_grant_implies_read_and_pinning_needs_readable_visualization(world: dict) -> None:
+    dave = Client(user="dave")
+    assert names(dave.list_models()) == {"clf"}  # write implies read
+    assert dave.list_pipeline_runs().total == 0
+    with pytest.raises(EntityNotFoundError):  # the visualization comes from an unreadable run
+        dave.create_curated_visualization(world["viz"].id, world["model"].id, R.MODEL)
+    with pytest.raises(AccessDeniedError, match="model"):
+        dave.create_model("another")
+    bob = Client(user="bob")
+    with pytest.raises(AccessDeniedError, match="pipeline"):
+        bob.create_curated_visualization(
+            world["viz"].id, world["training"].pipeline.id, R.PIPELINE, display_order=5
+        )
+    Client().delete_curated_visualization(world["tiles"]["model"].id)
+    tile = bob.create_curated_visualization(
+        world["viz"].id, world["model"].id, R.MODEL, display_order=5
+    )
+    assert tile.resource.type is R.MODEL
+
+
+def test_client_with_user_needs_a_config(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("ZVIZ_AUTH_CONFIG", raising=False)
+    with pytest.raises(ConfigError, match="ZVIZ_AUTH_CONFIG"):
+        Client(user="bob")
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "needle"),
+    [
+        ("access:\n  roles:\n    a: {read: ['pipline:x']}\n", 3, "unknown resource type 'pipline'"),
+        (
+            "access:\n  roles:\n    a:\n      read:\n        - '*'\n        - 'model'\n",
+            6,
+            "not of the form",
+        ),
+        ("credentials:\n  usernames:\n    bob:\n      roles: [ghost]\n", 4, "'ghost'"),
+        ("access:\n  roles: [1, 2\n", 3, "not valid YAML"),
+        ("access:\n  roles:\n    a: {reed: ['*']}\n", 3, "unknown key 'reed'"),
+    ],
+)
+def test_bad_config_names_the_line(text: str, line: int, needle: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        AccessConfig.from_yaml(text, source="auth.yaml")
+    assert f"line {line}" in str(err.value)
+    assert needle in str(err.value)
