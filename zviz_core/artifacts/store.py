@@ -6,11 +6,16 @@ It never holds metadata; the database never holds bytes.
 
 from __future__ import annotations
 
+import json
 import os
 import posixpath
 from typing import IO, Any
 
-from zviz_core.errors import ArtifactLoadError, ArtifactStoreUnreachableError
+from zviz_core.errors import ArtifactLoadError, ArtifactStoreUnreachableError, ConfigError
+
+OPTIONS_ENV = "ZVIZ_ARTIFACT_STORE_OPTIONS"
+# Bounded waits, so an unreachable bucket fails a tile in seconds instead of hanging the page.
+S3_DEFAULTS = {"connect_timeout": 3, "read_timeout": 20, "retries": {"max_attempts": 2}}
 
 
 def _fsspec() -> Any:
@@ -21,6 +26,29 @@ def _fsspec() -> Any:
 
 def is_remote(uri: str) -> bool:
     return "://" in uri and not uri.startswith("file://")
+
+
+def storage_options_for(root: str) -> dict[str, Any]:
+    """fsspec options for a store root: $ZVIZ_ARTIFACT_STORE_OPTIONS (JSON) plus bounded
+    time-outs for S3. Credentials come from the environment (AWS_* variables), never the store.
+
+    Raises ConfigError when the variable is not a JSON object.
+    """
+    raw = os.environ.get(OPTIONS_ENV, "").strip()
+    try:
+        options = json.loads(raw) if raw else {}
+    except ValueError as exc:
+        raise ConfigError(f"{OPTIONS_ENV} must be a JSON object: {exc}.") from exc
+    if not isinstance(options, dict):
+        raise ConfigError(f"{OPTIONS_ENV} must be a JSON object, not {type(options).__name__}.")
+    if root.startswith(("s3://", "s3a://")):
+        config = options.setdefault("config_kwargs", {})
+        for key, value in S3_DEFAULTS.items():
+            config.setdefault(key, value)
+        endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
+        if endpoint:
+            options.setdefault("client_kwargs", {}).setdefault("endpoint_url", endpoint)
+    return options
 
 
 def join(base: str, *parts: str) -> str:
@@ -35,7 +63,9 @@ class ArtifactStore:
 
     def __init__(self, root: str, storage_options: dict[str, Any] | None = None) -> None:
         self.root = root if is_remote(root) else os.path.abspath(os.path.expanduser(root))
-        self.storage_options = storage_options or {}
+        self.storage_options = (
+            storage_options if storage_options is not None else storage_options_for(self.root)
+        )
         self._fs: Any = None
 
     @property
@@ -88,31 +118,55 @@ class ArtifactStore:
 def read_bytes(
     uri: str, limit: int | None = None, storage_options: dict[str, Any] | None = None
 ) -> bytes:
-    """Read any URI's bytes (at most `limit`); raises ArtifactLoadError or ArtifactStoreUnreachableError."""
+    """Read any URI's bytes (at most `limit`).
+
+    Raises ArtifactLoadError when the file is missing, ArtifactStoreUnreachableError when the
+    store cannot be reached (credentials, endpoint, bucket), each with the fix to try.
+    """
     try:
         if not is_remote(uri):
             with open(uri, "rb") as fh:
                 return fh.read() if limit is None else fh.read(limit)
-        with _fsspec().open(uri, "rb", **(storage_options or {})) as fh:
+        options = storage_options if storage_options is not None else storage_options_for(uri)
+        with _fsspec().open(uri, "rb", **options) as fh:
             return fh.read() if limit is None else fh.read(limit)
     except FileNotFoundError as exc:
+        if is_remote(uri) and "bucket" in str(exc).lower():
+            raise _unreachable(uri, "its bucket does not exist") from exc
         raise ArtifactLoadError(
-            f"The file {uri} is missing from the artifact store; it was deleted or moved outside zviz."
+            f"The file {uri} is missing from the artifact store; it was deleted or moved "
+            "outside zviz."
         ) from exc
     except IsADirectoryError as exc:
         raise ArtifactLoadError(f"{uri} is a folder, not a file.") from exc
     except PermissionError as exc:
-        raise ArtifactStoreUnreachableError(
-            f"Access to {uri} was denied. Give the app read access to the artifact store "
-            "(see the README's section on artifact stores)."
-        ) from exc
+        raise _unreachable(uri, "access was denied") from exc
     except ImportError as exc:
         raise ArtifactStoreUnreachableError(
             f"Reading {uri} needs a filesystem package that is not installed ({exc.name}); "
             "install it, for example `pip install s3fs` for s3:// stores."
         ) from exc
-    except OSError as exc:
-        raise ArtifactStoreUnreachableError(
-            f"The app cannot reach the artifact store for {uri} ({exc}). "
-            "Give it access as the README says."
-        ) from exc
+    except ArtifactLoadError:
+        raise
+    except Exception as exc:
+        if not is_remote(uri) and isinstance(exc, OSError):
+            raise ArtifactLoadError(f"{uri} could not be read: {exc.strerror or exc}.") from exc
+        raise _unreachable(uri, _reason(exc)) from exc
+
+
+def _reason(exc: BaseException) -> str:
+    name = type(exc).__name__
+    if "Credential" in name:
+        return "no credentials were found (set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)"
+    if "Endpoint" in name or "Connect" in name or "Timeout" in name:
+        return f"its endpoint did not answer ({name})"
+    if "NoSuchBucket" in str(exc):
+        return "its bucket does not exist"
+    return f"{name}: {str(exc)[:200]}"
+
+
+def _unreachable(uri: str, reason: str) -> ArtifactStoreUnreachableError:
+    return ArtifactStoreUnreachableError(
+        f"The app cannot reach the artifact store holding {uri}: {reason}. Give it access as "
+        "the README says (credentials and endpoint in the environment or Streamlit secrets)."
+    )
