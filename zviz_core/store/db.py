@@ -106,6 +106,11 @@ def _is_lock_error(exc: BaseException) -> bool:
     return isinstance(exc, duckdb.IOException) and any(m in str(exc) for m in _LOCK_MARKERS)
 
 
+def _is_disk_error(exc: BaseException) -> bool:
+    text = str(exc)
+    return any(m in text for m in ("No space left", "Read-only file system", "Permission denied"))
+
+
 class Database:
     """The metadata database of one store folder, shared by every Client of this process."""
 
@@ -202,7 +207,10 @@ class Database:
                 "Set ZVIZ_HOME to a folder this user can write."
             )
         if "No space left" in text:
-            return StoreError(f"The disk holding the zviz store at {self.home} is full.")
+            return StoreError(
+                f"The disk holding the zviz store at {self.home} is full; nothing was written. "
+                "Free some space and try again."
+            )
         return StoreError(f"The zviz store at {self.home} could not be opened: {text}")
 
     # -- units of work --------------------------------------------------------------------------
@@ -241,10 +249,12 @@ class Database:
                     con.execute("BEGIN TRANSACTION")
                 try:
                     yield Cursor(con)
-                except BaseException:
+                except BaseException as exc:
                     if write:
                         with contextlib.suppress(duckdb.Error):
                             con.execute("ROLLBACK")
+                    if isinstance(exc, duckdb.Error) and _is_disk_error(exc):
+                        raise self._translate_open_error(exc) from exc
                     raise
                 if write:
                     try:
@@ -255,7 +265,7 @@ class Database:
                         raise EntityExistsError(
                             f"That would duplicate an existing entry: {exc}"
                         ) from exc
-                    except duckdb.IOException as exc:
+                    except duckdb.Error as exc:
                         with contextlib.suppress(duckdb.Error):
                             con.execute("ROLLBACK")
                         raise self._translate_open_error(exc) from exc
