@@ -1,0 +1,105 @@
+"""The entrypoint: first-start demo seeding, URL sync, and rules about where code may live."""
+
+from __future__ import annotations
+
+import re
+import sys
+import types
+from pathlib import Path
+
+import pytest
+
+from tests.app.conftest import APP, link_labels, no_exception, texts
+from zviz_core import Client
+from zviz_core.errors import StoreError
+
+ROOT = APP.parent
+
+
+@pytest.fixture
+def fake_demo(monkeypatch: pytest.MonkeyPatch) -> list[tuple]:
+    """A stand-in for zviz_core.demo that records its calls and registers one model."""
+    calls: list[tuple] = []
+
+    def ensure_demo(client: Client, progress=None) -> bool:
+        calls.append((client.user, progress is not None))
+        if progress is not None:
+            progress(0.5, "Halfway")
+        client.create_model("demo-model")
+        return True
+
+    module = types.ModuleType("zviz_core.demo")
+    module.ensure_demo = ensure_demo  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "zviz_core.demo", module)
+    monkeypatch.setenv("ZVIZ_DEMO", "1")
+    return calls
+
+
+def test_first_start_seeds_the_demo_once_as_the_owner(open_page, fake_demo) -> None:
+    at = open_page("models")
+    no_exception(at)
+    assert fake_demo == [(None, True)]
+    assert "demo-model" in link_labels(at)
+    open_page("models")
+    assert len(fake_demo) == 1, "a process seeds (or checks) a store once"
+
+
+def test_demo_off_when_zviz_demo_is_0(open_page, fake_demo, monkeypatch) -> None:
+    monkeypatch.setenv("ZVIZ_DEMO", "0")
+    at = open_page("models")
+    assert fake_demo == []
+    assert not link_labels(at)[1:]
+
+
+def test_a_failing_demo_is_a_warning_and_the_app_still_works(open_page, monkeypatch) -> None:
+    def ensure_demo(client: Client, progress=None) -> bool:
+        raise StoreError("The disk holding the zviz store is full.")
+
+    module = types.ModuleType("zviz_core.demo")
+    module.ensure_demo = ensure_demo  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "zviz_core.demo", module)
+    monkeypatch.setenv("ZVIZ_DEMO", "1")
+    at = open_page("overview")
+    no_exception(at)
+    assert any("disk holding the zviz store is full" in w for w in texts(at, "warning"))
+    assert at.title[0].value == "default"
+
+
+def test_an_unusable_store_is_one_readable_error(open_page, zviz_home, monkeypatch) -> None:
+    zviz_home.parent.mkdir(parents=True, exist_ok=True)
+    blocker = zviz_home.parent / "a-file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv("ZVIZ_HOME", str(blocker / "store"))
+    at = open_page("runs")
+    no_exception(at)
+    assert any("ZVIZ_HOME" in e for e in texts(at, "error"))
+
+
+def test_no_pages_folder_beside_the_entrypoint() -> None:
+    # A pages/ folder switches Streamlit to its old multipage mode, in which a deep link runs
+    # the page file without this entrypoint (and without any login gate in it).
+    assert not (ROOT / "pages").exists()
+
+
+def test_screens_do_not_touch_the_database_or_unsafe_html() -> None:
+    screens = [APP, *sorted((ROOT / "app_pages").glob("*.py"))]
+    for path in screens:
+        text = path.read_text()
+        assert not re.search(r"^\s*(import|from)\s+duckdb", text, re.M), path
+    ui = sorted((ROOT / "zviz_core" / "ui").glob("*.py"))
+    for path in [*screens, *ui]:
+        text = path.read_text()
+        assert "unsafe_allow_javascript=True" not in text, path
+        assert "components.html(" not in text, path
+        assert not re.search(r'sandbox="[^"]*allow-same-origin', text), path
+        assert "unsafe_allow_html=True" not in text, path
+
+
+def test_every_page_is_reachable_by_its_url_path(open_page) -> None:
+    from zviz_core.ui import nav
+
+    paths = {spec.url_path for spec in nav.PAGES}
+    assert paths == {"", "runs", "pipelines", "snapshots", "models", "deployments", "artifacts"}
+    for spec in nav.PAGES:
+        assert (ROOT / spec.path).exists()
+    assert Path(nav.RUNS).name == "runs.py"

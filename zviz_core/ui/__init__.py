@@ -1,0 +1,1 @@
+"""Streamlit screens' building blocks: the only part of zviz_core that imports streamlit."""

@@ -1,0 +1,30 @@
+"""Empty states that say what to do next."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+FIRST_PIPELINE = """from zviz_core import pipeline, step
+
+@step
+def greet() -> str: return "Hello, zviz!"
+
+@pipeline
+def hello(): greet()
+
+hello()
+"""
+
+
+def no_runs() -> None:
+    """Explain how to make the first run, with a pipeline short enough to paste."""
+    st.info(
+        "No runs yet. Save this as `hello.py` and run `python hello.py` in a shell whose "
+        "`ZVIZ_HOME` points at this app's store; its run appears here.",
+        icon=":material/rocket_launch:",
+    )
+    st.code(FIRST_PIPELINE, language="python")
+    st.caption(
+        "Or start the app on an empty store without `ZVIZ_DEMO=0` to get a demo project with "
+        "runs, a model, a deployment and dashboards."
+    )

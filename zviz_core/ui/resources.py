@@ -1,0 +1,326 @@
+"""Resource screens: lists of pipelines, snapshots, models, deployments and artifacts, and each
+one's dashboard with what belongs to it; plus the project overview."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import streamlit as st
+
+from zviz_core.client import Client
+from zviz_core.enums import VisualizationResourceTypes as R
+from zviz_core.errors import EntityNotFoundError
+from zviz_core.models import (
+    ArtifactVersionResponse,
+    DeploymentResponse,
+    ModelResponse,
+    Page,
+    PipelineResponse,
+    SnapshotResponse,
+)
+from zviz_core.ui import empty, fmt, lists, nav, render, runs, tiles
+from zviz_core.ui.artifacts import artifact_version_view
+from zviz_core.ui.notices import contained, md_escape
+
+RECENT_RUNS = 5
+
+
+# -- shared shapes ------------------------------------------------------------------------------
+
+
+def _list_screen(
+    title: str,
+    fetch: Callable[[int, str | None], Page[Any]],
+    draw: Callable[[Any], None],
+    *,
+    key: str,
+    nothing: str,
+    searchable: bool = True,
+) -> None:
+    """A titled, searchable (name in the URL as `q`), paginated list of rows."""
+    st.title(title, anchor=False)
+    needle = ""
+    if searchable:
+        needle = lists.url_text_input(
+            "Name contains", param="q", key=f"{key}-q", placeholder="filter by name"
+        )
+    page = fetch(lists.current_page(), needle or None)
+    if page.total == 0:
+        st.info(f"No {title.lower()} match." if needle else nothing, icon=":material/info:")
+        return
+    st.caption(f"{page.total:,} in all, newest first")
+    if page.items:
+        lists.rows(page.items, draw, key=f"{key}-rows")
+    lists.paginator(page.total, key=f"{key}-page")
+
+
+def _detail_screen(
+    back: str,
+    back_label: str,
+    get: Callable[[str], Any],
+    draw: Callable[[Any], None],
+    key: str,
+) -> None:
+    nav.link(back, back_label, icon=":material/arrow_back:")
+    try:
+        resource = get(key)
+    except EntityNotFoundError as exc:
+        st.error(str(exc), icon=":material/search_off:")
+        return
+    draw(resource)
+
+
+def _recent_runs(client: Client, title: str, **filters: Any) -> None:
+    st.subheader(title, anchor=False)
+    with contained(what="The runs"):
+        page = client.list_pipeline_runs(size=RECENT_RUNS, **filters)
+        if page.total == 0:
+            st.caption("No runs yet.")
+            return
+        lists.rows(page.items, runs.run_row, key=f"recent-runs-{title}")
+        if page.total > len(page):
+            st.caption(f"{len(page)} most recent of {page.total:,}.")
+
+
+def _resource_page(
+    client: Client,
+    back: str,
+    title: str,
+    get: Callable[[str], Any],
+    draw_one: Callable[[Any], None],
+    fetch: Callable[[int, str | None], Page[Any]],
+    draw_row: Callable[[Any], None],
+    nothing: str,
+    searchable: bool = True,
+) -> None:
+    key = nav.param("id")
+    if key:
+        _detail_screen(back, f"All {title.lower()}", get, draw_one, key)
+    else:
+        _list_screen(
+            title,
+            fetch,
+            draw_row,
+            key=title.lower(),
+            nothing=nothing,
+            searchable=searchable,
+        )
+
+
+def _row(page: str, label: str, icon: str, resource_id: Any, caption: str) -> None:
+    with st.container(horizontal=True, vertical_alignment="center", gap="small"):
+        nav.link(page, label, icon=icon, id=resource_id)
+        st.caption(caption, width="content")
+
+
+# -- pipelines ----------------------------------------------------------------------------------
+
+
+def pipelines_page(client: Client) -> None:
+    """Draw /pipelines: the list, or one pipeline (`id`) with its dashboard, runs and snapshots."""
+
+    def draw(pipeline: PipelineResponse) -> None:
+        st.title(md_escape(pipeline.name), anchor=False)
+        st.caption(f"Pipeline · created {fmt.when(pipeline.created)}")
+        tiles.tile_grid(client, R.PIPELINE, pipeline.id, title="Pipeline dashboard")
+        _recent_runs(client, "Recent runs", pipeline_id=pipeline.id)
+        nav.link(
+            nav.RUNS, "All runs of this pipeline", icon=":material/list:", pipeline=pipeline.name
+        )
+        st.subheader("Snapshots", anchor=False)
+        with contained(what="The snapshots"):
+            snaps = client.list_snapshots(pipeline_id=pipeline.id, size=20)
+            if snaps.total == 0:
+                st.caption("No snapshots.")
+            else:
+                lists.rows(snaps.items, _snapshot_row, key="pipeline-snapshots")
+
+    _resource_page(
+        client,
+        nav.PIPELINES,
+        "Pipelines",
+        client.get_pipeline,
+        draw,
+        lambda page, needle: client.list_pipelines(page, lists.PAGE_SIZE, name_contains=needle),
+        lambda p: _row(
+            nav.PIPELINES, p.name, ":material/account_tree:", p.id, f"created {fmt.when(p.created)}"
+        ),
+        "No pipelines yet: running a pipeline registers it.",
+    )
+
+
+# -- snapshots ----------------------------------------------------------------------------------
+
+
+def _snapshot_row(snapshot: SnapshotResponse) -> None:
+    _row(
+        nav.SNAPSHOTS,
+        snapshot.name,
+        ":material/photo_camera:",
+        snapshot.id,
+        f"{snapshot.pipeline_name} · created {fmt.when(snapshot.created)}",
+    )
+
+
+def snapshots_page(client: Client) -> None:
+    """Draw /snapshots: the list, or one snapshot (`id`) with its dashboard, configuration and
+    runs."""
+
+    def draw(snapshot: SnapshotResponse) -> None:
+        st.title(md_escape(snapshot.name), anchor=False)
+        with st.container(horizontal=True, vertical_alignment="center"):
+            st.caption("Snapshot of", width="content")
+            nav.link(
+                nav.PIPELINES,
+                snapshot.pipeline_name,
+                icon=":material/account_tree:",
+                id=snapshot.pipeline_id,
+            )
+            st.caption(f"created {fmt.when(snapshot.created)}", width="content")
+        tiles.tile_grid(client, R.PIPELINE_SNAPSHOT, snapshot.id, title="Snapshot dashboard")
+        st.subheader("Configuration", anchor=False)
+        st.json(snapshot.config, expanded=2)
+        _recent_runs(client, "Runs of this snapshot", snapshot_id=snapshot.id)
+
+    _resource_page(
+        client,
+        nav.SNAPSHOTS,
+        "Snapshots",
+        client.get_snapshot,
+        draw,
+        lambda page, needle: client.list_snapshots(page=page, size=lists.PAGE_SIZE),
+        _snapshot_row,
+        "No snapshots yet: every run records the configuration it ran with as a snapshot.",
+        searchable=False,
+    )
+
+
+# -- models -------------------------------------------------------------------------------------
+
+
+def models_page(client: Client) -> None:
+    """Draw /models: the list, or one model (`id`) with its dashboard."""
+
+    def draw(model: ModelResponse) -> None:
+        st.title(md_escape(model.name), anchor=False)
+        st.caption(f"Model · created {fmt.when(model.created)}")
+        if model.description:
+            st.markdown(md_escape(model.description))
+        tiles.tile_grid(client, R.MODEL, model.id, title="Model dashboard")
+
+    _resource_page(
+        client,
+        nav.MODELS,
+        "Models",
+        client.get_model,
+        draw,
+        lambda page, needle: client.list_models(page, lists.PAGE_SIZE, name_contains=needle),
+        lambda m: _row(
+            nav.MODELS,
+            m.name,
+            ":material/model_training:",
+            m.id,
+            (m.description or "")[:80] or f"created {fmt.when(m.created)}",
+        ),
+        'No models yet: register one with `Client().create_model("name")`.',
+    )
+
+
+# -- deployments --------------------------------------------------------------------------------
+
+
+def deployments_page(client: Client) -> None:
+    """Draw /deployments: the list, or one deployment (`id`) with its dashboard and snapshot."""
+
+    def draw(deployment: DeploymentResponse) -> None:
+        st.title(md_escape(deployment.name), anchor=False)
+        st.caption(f"Deployment · created {fmt.when(deployment.created)}")
+        with st.container(horizontal=True, vertical_alignment="center"):
+            st.caption("Serves", width="content")
+            if deployment.snapshot_id is None:
+                st.caption("no snapshot (it was deleted, or none was given)", width="content")
+            else:
+                with contained(what="The snapshot"):
+                    snapshot = client.get_snapshot(deployment.snapshot_id)
+                    nav.link(
+                        nav.SNAPSHOTS, snapshot.name, icon=":material/photo_camera:", id=snapshot.id
+                    )
+        tiles.tile_grid(client, R.DEPLOYMENT, deployment.id, title="Deployment dashboard")
+
+    _resource_page(
+        client,
+        nav.DEPLOYMENTS,
+        "Deployments",
+        client.get_deployment,
+        draw,
+        lambda page, needle: client.list_deployments(page, lists.PAGE_SIZE, name_contains=needle),
+        lambda d: _row(
+            nav.DEPLOYMENTS,
+            d.name,
+            ":material/rocket_launch:",
+            d.id,
+            f"created {fmt.when(d.created)}",
+        ),
+        'No deployments yet: register one with `Client().create_deployment("name", snapshot_id)`.',
+    )
+
+
+# -- artifacts ----------------------------------------------------------------------------------
+
+
+def _artifact_row(av: ArtifactVersionResponse) -> None:
+    with st.container(horizontal=True, vertical_alignment="center", gap="small"):
+        nav.link(nav.ARTIFACTS, f"{av.name} v{av.version}", icon=":material/inventory_2:", id=av.id)
+        for viz in av.visualizations[:4]:
+            st.badge(render.LABELS[viz.type], color=render.BADGE_COLORS[viz.type], width="content")
+        source = f"{av.run_name} > {av.step_name}" if av.run_name else "no run"
+        st.caption(f"{md_escape(source)} · {fmt.when(av.created)}", width="content")
+
+
+def artifacts_page(client: Client) -> None:
+    """Draw /artifacts: artifact versions across runs searchable by name, or one (`id`) with
+    its visualizations."""
+
+    def draw(av: ArtifactVersionResponse) -> None:
+        st.title(md_escape(f"{av.name} v{av.version}"), anchor=False)
+        artifact_version_view(client, av, selected_viz=nav.param("viz"))
+
+    _resource_page(
+        client,
+        nav.ARTIFACTS,
+        "Artifacts",
+        client.get_artifact_version,
+        draw,
+        lambda page, needle: client.list_artifact_versions(
+            name_contains=needle, page=page, size=lists.PAGE_SIZE
+        ),
+        _artifact_row,
+        "No artifacts yet: every value a step returns is stored as an artifact version.",
+    )
+
+
+# -- the project overview -----------------------------------------------------------------------
+
+
+def overview_page(client: Client) -> None:
+    """Draw `/`: the active project's counts, its dashboard and its latest runs."""
+    project = client.active_project
+    st.title(md_escape(project.name), anchor=False)
+    st.caption("Project overview")
+    counts = {
+        "Runs": (client.list_pipeline_runs(size=1).total, nav.RUNS),
+        "Pipelines": (client.list_pipelines(size=1).total, nav.PIPELINES),
+        "Models": (client.list_models(size=1).total, nav.MODELS),
+        "Deployments": (client.list_deployments(size=1).total, nav.DEPLOYMENTS),
+        "Artifacts": (client.list_artifact_versions(size=1).total, nav.ARTIFACTS),
+    }
+    with st.container(horizontal=True, key="overview-counts"):
+        for label, (count, _) in counts.items():
+            st.metric(label, f"{count:,}", border=True)
+    if counts["Runs"][0] == 0:
+        empty.no_runs()
+    tiles.tile_grid(client, R.PROJECT, project.id, title="Project dashboard")
+    if counts["Runs"][0]:
+        _recent_runs(client, "Latest runs")
+        nav.link(nav.RUNS, "All runs", icon=":material/list:")

@@ -1,0 +1,92 @@
+"""The one Client every page acts through, and the first-start demo seeding."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import streamlit as st
+
+from zviz_core.client import Client
+from zviz_core.errors import ZvizError
+
+log = logging.getLogger("zviz.ui")
+
+# streamlit-authenticator puts the logged-in user's (lower-cased) name here.
+USER_KEY = "username"
+_ENV_KEYS = ("ZVIZ_HOME", "ZVIZ_ARTIFACT_STORE", "ZVIZ_AUTH_CONFIG", "ZVIZ_PROJECT")
+_demo_lock = threading.Lock()
+_demo_checked: set[tuple[str | None, ...]] = set()
+
+
+def current_user() -> str | None:
+    """Return the logged-in username, or None when nobody logged in (the local owner)."""
+    user = st.session_state.get(USER_KEY)
+    return str(user) if user else None
+
+
+@st.cache_resource(show_spinner=False, max_entries=64)
+def _client(user: str | None, env: tuple[str | None, ...]) -> Client:
+    # `env` is only part of the cache key: Client reads the same variables itself.
+    return Client(user=user)
+
+
+def get_client() -> Client:
+    """Return the Client of this session's user; stops the page with a readable error if the
+    store or the access rules cannot be used.
+
+    Until a login sets `st.session_state["username"]` this is the local owner, `Client()`.
+    """
+    try:
+        return _client(current_user(), tuple(os.environ.get(k) for k in _ENV_KEYS))
+    except ZvizError as exc:
+        st.error(str(exc))
+        st.stop()
+        raise  # unreachable: st.stop() raises
+
+
+def _progress_callback(bar: Any) -> Callable[[float, str], None]:
+    """Turn the demo's `progress(fraction, text)` reports into a progress bar."""
+
+    def report(fraction: float, text: str) -> None:
+        try:
+            bar.progress(min(max(float(fraction), 0.0), 1.0), text=text)
+        except Exception:  # a progress display must never break the seeding
+            log.debug("could not update the demo progress bar", exc_info=True)
+
+    return report
+
+
+def seed_demo_once() -> None:
+    """Seed the demo into an empty store the first time this process sees that store.
+
+    Does nothing when ZVIZ_DEMO=0 or while `zviz_core.demo` does not exist. The demo is written
+    as the local owner: seeding is the app's own doing, not the visitor's.
+    """
+    if os.environ.get("ZVIZ_DEMO", "1") == "0":
+        return
+    key = tuple(os.environ.get(k) for k in _ENV_KEYS)
+    if key in _demo_checked:
+        return
+    with _demo_lock:
+        if key in _demo_checked:
+            return
+        try:
+            from zviz_core.demo import ensure_demo
+        except ImportError:
+            _demo_checked.add(key)
+            return
+        bar = st.progress(0.0, text="Preparing the demo (first start only)...")
+        try:
+            ensure_demo(Client(), progress=_progress_callback(bar))
+        except ZvizError as exc:
+            st.warning(f"The demo could not be prepared: {exc}")
+        except Exception:
+            log.exception("zviz: seeding the demo failed")
+            st.warning("The demo could not be prepared; the app log has the details.")
+        finally:
+            bar.empty()
+        _demo_checked.add(key)

@@ -1,0 +1,467 @@
+"""Curated dashboards: a resource's tiles on a grid, and the dialogs that add, edit, move and delete them."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+import streamlit as st
+
+from zviz_core.client import Client
+from zviz_core.enums import CuratedVisualizationSize, VisualizationResourceTypes
+from zviz_core.errors import ZvizError
+from zviz_core.models import (
+    ArtifactVersionResponse,
+    ArtifactVisualizationResponse,
+    CuratedVisualizationResponse,
+)
+from zviz_core.ui import nav, render
+from zviz_core.ui.notices import contained, md_escape, show_error
+
+GAP = 10
+GRID_COLUMNS = 6
+# Narrow enough that two half-width tiles share a row beside the sidebar at 1400 px, wide enough
+# that a phone falls back to 3 columns (a half then fills the row and tiles stack).
+MIN_COLUMN_WIDTH = 100
+SPANS = {CuratedVisualizationSize.FULL_WIDTH: 6, CuratedVisualizationSize.HALF_WIDTH: 3}
+WIDTH_LABELS = {
+    CuratedVisualizationSize.FULL_WIDTH: "Full width",
+    CuratedVisualizationSize.HALF_WIDTH: "Half width",
+}
+DIALOG_KEY = "zviz.tile_dialog"
+FLASH_KEY = "zviz.tile_flash"
+FORM = "zviz.tile_form."  # prefix of the dialogs' widget keys
+EXPAND, EDIT, UP, DOWN, DELETE = "Expand", "Edit", "Move up", "Move down", "Delete"
+RESOURCE_LABELS = {
+    VisualizationResourceTypes.PROJECT: "project",
+    VisualizationResourceTypes.PIPELINE: "pipeline",
+    VisualizationResourceTypes.PIPELINE_RUN: "run",
+    VisualizationResourceTypes.PIPELINE_SNAPSHOT: "snapshot",
+    VisualizationResourceTypes.MODEL: "model",
+    VisualizationResourceTypes.DEPLOYMENT: "deployment",
+}
+
+
+# -- the grid -----------------------------------------------------------------------------------
+
+
+def tile_grid(
+    client: Client,
+    resource_type: VisualizationResourceTypes | str,
+    resource_id: UUID,
+    *,
+    title: str = "Dashboard",
+) -> None:
+    """Draw a resource's tiles in display order and return nothing.
+
+    Full-width tiles fill a row and two half-width tiles share one. Users who may write the
+    resource also get "Add tile" and each tile's edit, move and delete actions. Every error
+    stays inside the tile (or the dashboard) where it happened.
+    """
+    rtype = VisualizationResourceTypes(resource_type)
+    with contained(what="This dashboard"):
+        tiles = client.list_curated_visualizations(rtype, resource_id)
+        writable = client.can_write(rtype, resource_id)
+        head = st.container(horizontal=True, vertical_alignment="center", key=f"dash-{rtype}")
+        head.subheader(title, anchor=False)
+        if writable:
+            head.button(
+                "Add tile",
+                icon=":material/add:",
+                key=f"add-tile-{resource_id}",
+                on_click=_open,
+                args=("add", rtype, resource_id, None),
+            )
+        _show_flash()
+        if not tiles:
+            _empty(rtype, writable)
+        else:
+            grid = st.grid(GRID_COLUMNS, min_column_width=MIN_COLUMN_WIDTH, gap="small")
+            for index, tile in enumerate(tiles):
+                with grid.cell(column_span=SPANS[tile.layout_size]):
+                    _tile(client, tile, index, len(tiles), writable)
+        _pending_dialog(client, rtype, resource_id, tiles, writable)
+
+
+def _empty(rtype: VisualizationResourceTypes, writable: bool) -> None:
+    what = RESOURCE_LABELS[rtype]
+    if writable:
+        st.info(
+            f"No tiles on this {what} yet. Click **Add tile**, find a visualization by artifact "
+            "name or by run, step and output, then choose its name, position and width.",
+            icon=":material/dashboard_customize:",
+        )
+    else:
+        st.info(f"No tiles on this {what} yet.", icon=":material/dashboard_customize:")
+
+
+def _tile(
+    client: Client, tile: CuratedVisualizationResponse, index: int, count: int, writable: bool
+) -> None:
+    viz = tile.artifact_visualization
+    with st.container(border=True, key=f"tile-{tile.id}"):
+        head = st.container(horizontal=True, vertical_alignment="center", gap="small")
+        head.markdown(f"**{md_escape(tile.title)}**", width="content")
+        if viz is not None:
+            head.badge(
+                render.LABELS[viz.type], color=render.BADGE_COLORS[viz.type], width="content"
+            )
+        head.space("stretch")
+        options = [EXPAND]
+        if writable:
+            options += [EDIT] + ([UP] if index > 0 else []) + ([DOWN] if index < count - 1 else [])
+            options.append(DELETE)
+        menu_key = f"tile-menu-{tile.id}"
+        head.menu_button(
+            "",
+            options,
+            key=menu_key,
+            icon=":material/more_vert:",
+            type="tertiary",
+            help="Tile actions",
+            on_click=_on_action,
+            args=(client, tile.id, menu_key),
+        )
+        if viz is None:
+            st.warning("The visualization behind this tile no longer exists.")
+            return
+        with head:
+            render.download_button(client, viz, key=f"tile-dl-{tile.id}", icon_only=True)
+        if tile.run_id is not None:
+            nav.link(
+                nav.RUNS,
+                f"{tile.run_name} · {tile.artifact_name} v{tile.artifact_version}",
+                icon=":material/link:",
+                id=tile.run_id,
+                artifact=tile.artifact_version_id,
+                viz=viz.id,
+            )
+        else:
+            nav.link(
+                nav.ARTIFACTS,
+                f"{tile.artifact_name} v{tile.artifact_version}",
+                icon=":material/link:",
+                id=tile.artifact_version_id,
+                viz=viz.id,
+            )
+        render.render_visualization(
+            client, viz, key=f"tile-{tile.id}", in_tile=True, expandable=False
+        )
+
+
+# -- actions ------------------------------------------------------------------------------------
+
+
+def _flash(kind: str, text: str) -> None:
+    st.session_state[FLASH_KEY] = (kind, text)
+
+
+def _show_flash() -> None:
+    flash = st.session_state.pop(FLASH_KEY, None)
+    if flash is None:
+        return
+    kind, text = flash
+    if kind == "error":
+        st.error(text, icon=":material/error:")
+    else:
+        st.toast(text, icon=":material/check_circle:")
+
+
+def _open(
+    kind: str, rtype: Any, resource_id: Any, tile: CuratedVisualizationResponse | None
+) -> None:
+    """Open a dialog on the next run, its fields prefilled (a button/menu callback)."""
+    for key in [k for k in st.session_state if str(k).startswith(FORM)]:
+        del st.session_state[key]
+    state: dict[str, Any] = {"kind": kind, "rtype": str(rtype), "rid": str(resource_id)}
+    if tile is not None:
+        state["tile"] = str(tile.id)
+        st.session_state[FORM + "name"] = tile.display_name or ""
+        st.session_state[FORM + "order"] = tile.display_order
+        st.session_state[FORM + "width"] = WIDTH_LABELS[tile.layout_size]
+    else:
+        st.session_state[FORM + "width"] = WIDTH_LABELS[CuratedVisualizationSize.FULL_WIDTH]
+        st.session_state[FORM + "mode"] = "Search artifacts"
+    st.session_state[DIALOG_KEY] = state
+
+
+def _close() -> None:
+    st.session_state.pop(DIALOG_KEY, None)
+
+
+def _on_action(client: Client, tile_id: UUID, menu_key: str) -> None:
+    choice = st.session_state.get(menu_key)
+    try:
+        tile = client.get_curated_visualization(tile_id)
+        if choice == EXPAND and tile.artifact_visualization is not None:
+            render.request_expand(tile.artifact_visualization_id, tile.title)
+        elif choice in (EDIT, DELETE):
+            _open(choice.lower(), tile.resource_type, tile.resource_id, tile)
+        elif choice in (UP, DOWN):
+            tiles = client.list_curated_visualizations(tile.resource_type, tile.resource_id)
+            ids = [t.id for t in tiles]
+            i = ids.index(tile.id)
+            j = i - 1 if choice == UP else i + 1
+            if 0 <= j < len(ids):
+                ids[i], ids[j] = ids[j], ids[i]
+                renumber(client, tiles, ids)
+    except ZvizError as exc:
+        _flash("error", str(exc))
+
+
+def renumber(
+    client: Client, tiles: list[CuratedVisualizationResponse], new_order: list[UUID]
+) -> None:
+    """Give the tiles display orders 10, 20, 30, ... in `new_order`, changing only those that
+    move.
+
+    display_order is unique per resource and the Client writes one tile at a time, so tiles
+    that move first park on free numbers above every current and target order.
+    """
+    current = {t.id: t.display_order for t in tiles}
+    target = {tile_id: GAP * (i + 1) for i, tile_id in enumerate(new_order)}
+    moving = [tile_id for tile_id in new_order if current.get(tile_id) != target[tile_id]]
+    if not moving:
+        return
+    used = [o for o in current.values() if o is not None] + list(target.values())
+    park = max(used) + 1
+    for offset, tile_id in enumerate(moving):
+        client.update_curated_visualization(tile_id, display_order=park + offset)
+    for tile_id in moving:
+        client.update_curated_visualization(tile_id, display_order=target[tile_id])
+
+
+# -- dialogs ------------------------------------------------------------------------------------
+
+
+def _pending_dialog(
+    client: Client,
+    rtype: VisualizationResourceTypes,
+    resource_id: UUID,
+    tiles: list[CuratedVisualizationResponse],
+    writable: bool,
+) -> None:
+    state = st.session_state.get(DIALOG_KEY)
+    if not state or state.get("rid") != str(resource_id) or state.get("rtype") != str(rtype):
+        return
+    if not writable:
+        _close()
+        return
+    if state["kind"] == "add":
+        _add_dialog(client, rtype, resource_id, tiles)
+        return
+    tile = next((t for t in tiles if str(t.id) == state.get("tile")), None)
+    if tile is None:
+        _close()
+        _flash("error", "That tile no longer exists; someone may have deleted it.")
+        return
+    if state["kind"] == "edit":
+        _edit_dialog(client, tile)
+    elif state["kind"] == "delete":
+        _delete_dialog(client, tile)
+
+
+def _name_order_width(
+    default_name: str, allow_unset_order: bool
+) -> tuple[str | None, int | None, CuratedVisualizationSize]:
+    name = st.text_input(
+        "Name",
+        key=FORM + "name",
+        placeholder=default_name,
+        help="Leave empty to use the artifact's name and version.",
+        max_chars=200,
+    )
+    order = st.number_input(
+        "Position (lower comes first)",
+        key=FORM + "order",
+        min_value=0,
+        step=GAP,
+        format="%d",
+        help="Tiles are ordered by this number; gaps of 10 leave room to insert between them."
+        + (" Leave empty to put the tile last." if allow_unset_order else ""),
+    )
+    width = st.segmented_control(
+        "Width",
+        list(WIDTH_LABELS.values()),
+        key=FORM + "width",
+        required=True,
+        help="Two half-width tiles share a row.",
+    )
+    size = next((s for s, label in WIDTH_LABELS.items() if label == width), None)
+    return (
+        (name or "").strip() or None,
+        None if order is None else int(order),
+        size or CuratedVisualizationSize.FULL_WIDTH,
+    )
+
+
+def _finish(message: str) -> None:
+    _close()
+    for key in [k for k in st.session_state if str(k).startswith(FORM)]:
+        del st.session_state[key]
+    _flash("success", message)
+    st.rerun()
+
+
+@st.dialog("Add a tile", width="large", on_dismiss=_close)
+def _add_dialog(
+    client: Client,
+    rtype: VisualizationResourceTypes,
+    resource_id: UUID,
+    tiles: list[CuratedVisualizationResponse],
+) -> None:
+    if FORM + "order" not in st.session_state:
+        orders = [t.display_order for t in tiles if t.display_order is not None]
+        st.session_state[FORM + "order"] = (max(orders) if orders else 0) + GAP
+    with contained(what="The visualization picker"):
+        viz = pick_visualization(client, {str(t.artifact_visualization_id) for t in tiles})
+    if viz is None:
+        st.caption("Pick a visualization to continue.")
+    name, order, size = _name_order_width("the artifact's name and version", True)
+    if st.button("Add tile", type="primary", disabled=viz is None, key=FORM + "submit"):
+        try:
+            client.create_curated_visualization(
+                viz.id,  # type: ignore[union-attr]  (the button is disabled without one)
+                resource_id,
+                rtype,
+                display_name=name,
+                display_order=order,
+                layout_size=size,
+            )
+        except ZvizError as exc:
+            show_error(exc)
+        else:
+            _finish("Tile added.")
+
+
+@st.dialog("Edit tile", on_dismiss=_close)
+def _edit_dialog(client: Client, tile: CuratedVisualizationResponse) -> None:
+    default = f"{tile.artifact_name} v{tile.artifact_version}" if tile.artifact_name else "Untitled"
+    name, order, size = _name_order_width(default, False)
+    if tile.display_name and not name:
+        st.caption(f"An empty name keeps the current one, '{md_escape(tile.display_name)}'.")
+    if st.button("Save", type="primary", key=FORM + "submit"):
+        try:
+            client.update_curated_visualization(
+                tile.id, display_name=name, display_order=order, layout_size=size
+            )
+        except ZvizError as exc:
+            show_error(exc)
+        else:
+            _finish("Tile saved.")
+
+
+@st.dialog("Delete tile?", on_dismiss=_close)
+def _delete_dialog(client: Client, tile: CuratedVisualizationResponse) -> None:
+    st.markdown(
+        f"Delete the tile **{md_escape(tile.title)}** from this dashboard? The artifact and its "
+        "visualization stay; only the tile goes."
+    )
+    row = st.container(horizontal=True)
+    if row.button("Delete", type="primary", key=FORM + "confirm", icon=":material/delete:"):
+        try:
+            client.delete_curated_visualization(tile.id)
+        except ZvizError as exc:
+            show_error(exc)
+        else:
+            _finish("Tile deleted.")
+    if row.button("Cancel", key=FORM + "cancel"):
+        _close()
+        st.rerun()
+
+
+# -- picking a visualization --------------------------------------------------------------------
+
+
+def _version_label(av: ArtifactVersionResponse) -> str:
+    where = f" · {av.run_name}" if av.run_name else ""
+    return f"{av.name} v{av.version}{where}"
+
+
+def _viz_label(viz: ArtifactVisualizationResponse) -> str:
+    file = viz.uri.rstrip("/").rsplit("/", 1)[-1]
+    return f"{render.LABELS[viz.type]} · {file}"
+
+
+def pick_visualization(
+    client: Client, pinned: set[str] | frozenset[str] = frozenset()
+) -> ArtifactVisualizationResponse | None:
+    """Draw the visualization picker (artifact search, or run -> step -> output) and return the
+    chosen visualization, or None while nothing is chosen. Visualizations whose ids are in
+    `pinned` are marked as already on the dashboard."""
+    mode = st.segmented_control(
+        "Find it by",
+        ["Search artifacts", "Browse runs"],
+        key=FORM + "mode",
+        required=True,
+    )
+    version: ArtifactVersionResponse | None = None
+    if mode == "Browse runs":
+        version = _pick_from_runs(client)
+    else:
+        needle = st.text_input("Artifact name contains", key=FORM + "q", placeholder="e.g. report")
+        found = client.list_artifact_versions(name_contains=needle.strip() or None, size=50)
+        choices = {str(av.id): av for av in found.items if av.visualizations}
+        if not choices:
+            st.caption("No artifact with visualizations matches.")
+            return None
+        chosen = st.selectbox(
+            f"Artifact version ({found.total:,} match; newest first)",
+            list(choices),
+            format_func=lambda key: _version_label(choices[key]),
+            index=None,
+            key=FORM + "av",
+            placeholder="Choose an artifact version",
+        )
+        version = choices.get(chosen) if chosen else None
+    if version is None:
+        return None
+    vizs = {str(v.id): v for v in version.visualizations}
+    if not vizs:
+        st.caption("This output has no visualizations.")
+        return None
+    chosen_viz = st.selectbox(
+        "Visualization",
+        list(vizs),
+        format_func=lambda key: (
+            _viz_label(vizs[key]) + (" (already on this dashboard)" if key in pinned else "")
+        ),
+        key=FORM + f"viz-{version.id}",
+    )
+    return vizs.get(chosen_viz) if chosen_viz else None
+
+
+def _pick_from_runs(client: Client) -> ArtifactVersionResponse | None:
+    needle = st.text_input("Run name contains", key=FORM + "run_q", placeholder="e.g. training")
+    runs = client.list_pipeline_runs(name_contains=needle.strip() or None, size=50)
+    choices = {str(r.id): r for r in runs.items}
+    if not choices:
+        st.caption("No run matches.")
+        return None
+    run_key = st.selectbox(
+        f"Run ({runs.total:,} match; newest first)",
+        list(choices),
+        format_func=lambda key: f"{choices[key].name} · {choices[key].status.value}",
+        index=None,
+        key=FORM + "run",
+        placeholder="Choose a run",
+    )
+    if not run_key:
+        return None
+    steps = client.get_pipeline_run(run_key).steps
+    with_outputs = [name for name, s in steps.items() if s.outputs]
+    if not with_outputs:
+        st.caption("This run's steps produced no outputs.")
+        return None
+    step_name = st.selectbox("Step", with_outputs, key=FORM + f"step-{run_key}")
+    outputs = steps[step_name].outputs if step_name else {}
+    versions = {f"{name}|{i}": av for name, avs in outputs.items() for i, av in enumerate(avs)}
+    if not versions:
+        return None
+    output_key = st.selectbox(
+        "Output",
+        list(versions),
+        format_func=lambda key: key.split("|")[0],
+        key=FORM + f"output-{run_key}-{step_name}",
+    )
+    return versions.get(output_key) if output_key else None
