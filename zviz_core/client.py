@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 from uuid import UUID
@@ -13,7 +13,7 @@ from uuid import UUID
 from pydantic import ValidationError
 
 from zviz_core.access import AccessConfig, AccessPolicy
-from zviz_core.artifacts.store import ArtifactStore, read_bytes
+from zviz_core.artifacts.store import ArtifactStore, file_size, read_bytes
 from zviz_core.enums import (
     CuratedVisualizationSize,
     ExecutionStatus,
@@ -22,7 +22,7 @@ from zviz_core.enums import (
 )
 from zviz_core.errors import (
     AccessDeniedError,
-    ArtifactLoadError,
+    ArtifactTooLargeError,
     ConfigError,
     EntityExistsError,
     EntityNotFoundError,
@@ -418,12 +418,12 @@ class Client:
                     f"status must be one of {', '.join(s.value for s in ExecutionStatus)}, not {status!r}."
                 ) from None
         after = (
-            created_after.astimezone(tz=None).replace(tzinfo=None)
+            created_after.astimezone(UTC).replace(tzinfo=None)
             if created_after and created_after.tzinfo
             else created_after
         )
         before = (
-            created_before.astimezone(tz=None).replace(tzinfo=None)
+            created_before.astimezone(UTC).replace(tzinfo=None)
             if created_before and created_before.tzinfo
             else created_before
         )
@@ -578,20 +578,28 @@ class Client:
         self, viz: ArtifactVisualizationResponse, max_bytes: int | None = None
     ) -> LoadedVisualization:
         """Read the file behind a visualization this client already returned (see load_visualization)."""
-        data = read_bytes(
-            viz.uri,
-            None if max_bytes is None else max_bytes + 1,
-            self._artifact_store.storage_options,
-        )
-        if max_bytes is not None and len(data) > max_bytes:
-            raise ArtifactLoadError(
-                f"This visualization is larger than {max_bytes / 1e6:.0f} MB; download it instead."
-            )
+        if max_bytes is not None:
+            size = file_size(viz.uri, self._artifact_store.storage_options)
+            if size > max_bytes:
+                raise ArtifactTooLargeError(
+                    f"This visualization has {size / 1e6:.1f} MB, more than the "
+                    f"{max_bytes / 1e6:.0f} MB shown inline; download it instead.",
+                    size,
+                )
+        data = read_bytes(viz.uri, None, self._artifact_store.storage_options)
         if viz.type in TEXT_TYPES:
             value: str | bytes = _decode(data)
         else:
             value = data
         return LoadedVisualization(type=viz.type, value=value, uri=viz.uri)
+
+    def visualization_size(self, viz: ArtifactVisualizationResponse) -> int:
+        """The size in bytes of a visualization's file (one this client returned).
+
+        Raises ArtifactLoadError when it is missing, ArtifactStoreUnreachableError when the
+        store cannot be reached.
+        """
+        return file_size(viz.uri, self._artifact_store.storage_options)
 
     # -- models and deployments -----------------------------------------------------------------
 
@@ -818,7 +826,9 @@ class Client:
         Raises InvalidInputError, EntityNotFoundError, AccessDeniedError, or EntityExistsError
         when the new display_order is used by another tile on the same resource.
         """
-        key = require_uuid(visualization_id, "visualization_id")
+        key = as_uuid(visualization_id)
+        if key is None:
+            raise _not_found("curated visualization", visualization_id)
         try:
             fields = {
                 k: v
@@ -860,7 +870,9 @@ class Client:
 
     def delete_curated_visualization(self, visualization_id: UUID | str) -> None:
         """Delete a tile; raises EntityNotFoundError or AccessDeniedError."""
-        key = require_uuid(visualization_id, "visualization_id")
+        key = as_uuid(visualization_id)
+        if key is None:
+            raise _not_found("curated visualization", visualization_id)
 
         def write(cur: Cursor) -> None:
             tile = tile_sql.get(cur, self._policy, key, hydrate=False)
@@ -888,6 +900,39 @@ class Client:
         return self._read(
             lambda cur: tile_sql.list_for(cur, self._policy, rtype, rid), "tiles", rtype, rid
         )
+
+    def reorder_curated_visualizations(
+        self,
+        resource_type: VisualizationResourceTypes | str,
+        resource_id: UUID | str,
+        ordered_ids: list[UUID | str],
+    ) -> list[CuratedVisualizationResponse]:
+        """Renumber a resource's tiles 10, 20, 30... in the given order, in one transaction.
+
+        Tiles of the resource missing from `ordered_ids` follow in their current order. Returns
+        the tiles in their new order. Raises EntityNotFoundError for an id that is not a tile of
+        this resource, AccessDeniedError without write access to the resource.
+        """
+        rtype = VisualizationResourceTypes(resource_type).value
+        rid = require_uuid(resource_id, "resource_id")
+        wanted = [require_uuid(t, "tile id") for t in ordered_ids]
+
+        def write(cur: Cursor) -> list[CuratedVisualizationResponse]:
+            self._need_write(cur, rtype, rid, rtype.replace("_", " "))
+            current = [t.id for t in tile_sql.list_for(cur, AccessPolicy.owner(), rtype, rid)]
+            unknown = [t for t in wanted if t not in current]
+            if unknown:
+                raise _not_found("curated visualization on that resource", unknown[0])
+            stamp = now()
+            for position, tile_id in enumerate(dict.fromkeys([*wanted, *current]), start=1):
+                cur.execute(
+                    "UPDATE curated_visualizations SET display_order = $o, updated = $t "
+                    "WHERE id = $id AND display_order IS DISTINCT FROM $o",
+                    {"o": position * 10, "t": stamp, "id": tile_id},
+                )
+            return tile_sql.list_for(cur, AccessPolicy.owner(), rtype, rid)
+
+        return self._db.write(write)
 
     def can_write(
         self, resource_type: VisualizationResourceTypes | str, resource_id: UUID | str

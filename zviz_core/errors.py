@@ -50,6 +50,14 @@ class ArtifactLoadError(ZvizError):
     """An artifact or visualization file is missing, corrupt or cannot be read."""
 
 
+class ArtifactTooLargeError(ArtifactLoadError):
+    """A file is larger than the caller agreed to load; `.size` is its size in bytes."""
+
+    def __init__(self, message: str, size: int) -> None:
+        super().__init__(message)
+        self.size = size
+
+
 class ArtifactStoreUnreachableError(ArtifactLoadError):
     """The artifact store itself cannot be reached (credentials, endpoint, bucket)."""
 

@@ -32,8 +32,11 @@ def histogram_png(values: Any, bins: int = 30) -> bytes:
         peak = max(int(counts.max()), 1)
         span = (right - left) / len(counts)
         for i, count in enumerate(counts):
+            if count == 0:
+                continue
             x0 = left + i * span + 1
-            y0 = bottom - (bottom - top) * count / peak
+            # At least one pixel tall: Pillow refuses a rectangle whose bottom is above its top.
+            y0 = min(bottom - (bottom - top) * count / peak, bottom - 2)
             draw.rectangle([x0, y0, x0 + max(span - 2, 1), bottom - 1], fill=BAR)
         draw.text((left, bottom + 6), _label(edges[0]), fill=AXIS)
         end = _label(edges[-1])

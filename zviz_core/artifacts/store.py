@@ -6,9 +6,11 @@ It never holds metadata; the database never holds bytes.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import posixpath
+from collections.abc import Iterator
 from typing import IO, Any
 
 from zviz_core.errors import ArtifactLoadError, ArtifactStoreUnreachableError, ConfigError
@@ -115,21 +117,15 @@ class ArtifactStore:
         return read_bytes(uri, limit, self.storage_options)
 
 
-def read_bytes(
-    uri: str, limit: int | None = None, storage_options: dict[str, Any] | None = None
-) -> bytes:
-    """Read any URI's bytes (at most `limit`).
+@contextlib.contextmanager
+def translated_errors(uri: str) -> Iterator[None]:
+    """Turn filesystem errors while touching `uri` into zviz's load errors.
 
     Raises ArtifactLoadError when the file is missing, ArtifactStoreUnreachableError when the
-    store cannot be reached (credentials, endpoint, bucket), each with the fix to try.
+    store cannot be reached (credentials, endpoint, bucket, missing package), each with the fix.
     """
     try:
-        if not is_remote(uri):
-            with open(uri, "rb") as fh:
-                return fh.read() if limit is None else fh.read(limit)
-        options = storage_options if storage_options is not None else storage_options_for(uri)
-        with _fsspec().open(uri, "rb", **options) as fh:
-            return fh.read() if limit is None else fh.read(limit)
+        yield
     except FileNotFoundError as exc:
         if is_remote(uri) and "bucket" in str(exc).lower():
             raise _unreachable(uri, "its bucket does not exist") from exc
@@ -143,8 +139,8 @@ def read_bytes(
         raise _unreachable(uri, "access was denied") from exc
     except ImportError as exc:
         raise ArtifactStoreUnreachableError(
-            f"Reading {uri} needs a filesystem package that is not installed ({exc.name}); "
-            "install it, for example `pip install s3fs` for s3:// stores."
+            f"Reading {uri} needs a filesystem package that is not installed "
+            f"({exc.name or exc}); install it, for example `pip install s3fs` for s3:// stores."
         ) from exc
     except ArtifactLoadError:
         raise
@@ -152,6 +148,29 @@ def read_bytes(
         if not is_remote(uri) and isinstance(exc, OSError):
             raise ArtifactLoadError(f"{uri} could not be read: {exc.strerror or exc}.") from exc
         raise _unreachable(uri, _reason(exc)) from exc
+
+
+def read_bytes(
+    uri: str, limit: int | None = None, storage_options: dict[str, Any] | None = None
+) -> bytes:
+    """Read any URI's bytes (at most `limit`); raises as `translated_errors` says."""
+    with translated_errors(uri):
+        if not is_remote(uri):
+            with open(uri, "rb") as fh:
+                return fh.read() if limit is None else fh.read(limit)
+        options = storage_options if storage_options is not None else storage_options_for(uri)
+        with _fsspec().open(uri, "rb", **options) as fh:
+            return fh.read() if limit is None else fh.read(limit)
+
+
+def file_size(uri: str, storage_options: dict[str, Any] | None = None) -> int:
+    """The size in bytes of the file at `uri`; raises as `translated_errors` says."""
+    with translated_errors(uri):
+        if not is_remote(uri):
+            return os.stat(uri).st_size
+        options = storage_options if storage_options is not None else storage_options_for(uri)
+        fs, path = _fsspec().core.url_to_fs(uri, **options)
+        return int(fs.size(path))
 
 
 def _reason(exc: BaseException) -> str:

@@ -12,6 +12,7 @@ import contextvars
 import copy
 import functools
 import hashlib
+import inspect
 import logging
 import traceback
 import uuid
@@ -123,6 +124,8 @@ class _RunContext:
         try:
             result = step.entrypoint(*bound.args, **bound.kwargs)
             stored = self._store_outputs(step, name, result, visualize, written)
+            # Outputs share one timestamp; their declared order is kept here for readers.
+            step_config["outputs"] = [item["output_name"] for item in stored]
         except BaseException as exc:
             self._discard(written)
             self._record_failure(step_id, name, position, started, step_config, inputs, exc)
@@ -148,7 +151,7 @@ class _RunContext:
                     cur, run_id=self.run_id, step_run_id=step_id, now=finished, **item
                 )
 
-        self.client._db.write_in_background(write)
+        self.client._db.write_in_background(write, on_error=lambda: self._discard(written))
         for item, value in zip(stored, self._values(step, result, len(stored)), strict=True):
             self.sources[id(value)] = (item["version_id"], value)
         return result
@@ -355,6 +358,10 @@ class Pipeline:
             )
         client = Client()
         kwargs = {**self.config.parameters, **kwargs}
+        try:  # record positional arguments under their names too
+            arguments = inspect.signature(self.entrypoint).bind_partial(*args, **kwargs).arguments
+        except TypeError:
+            arguments = kwargs
         project = client.active_project
         started = now()
         run_name = self._run_name(started)
@@ -362,7 +369,7 @@ class Pipeline:
             "pipeline": self.name,
             "parameters": {
                 k: v if isinstance(v, str | int | float | bool | None) else repr(v)
-                for k, v in kwargs.items()
+                for k, v in arguments.items()
             },
             "enable_artifact_visualization": self.config.enable_artifact_visualization
             if self.config.enable_artifact_visualization is not None

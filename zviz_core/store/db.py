@@ -43,6 +43,7 @@ DB_FILE = "zviz.duckdb"
 TOKEN_FILE = ".zviz-changes"
 ALIAS = "zviz_store"
 _WRITER_THREAD = "zviz-background-writer"
+_PARKED: list[Any] = []
 _LOCK_MARKERS = ("Could not set lock", "Conflicting lock", "database is locked")
 
 
@@ -147,12 +148,21 @@ class Database:
 
     @classmethod
     def _forget_all(cls) -> None:
-        with cls._instances_lock:
-            for db in cls._instances.values():
-                db._con = None
-                db._lock = threading.RLock()
-                db._depth = 0
-            cls._instances.clear()
+        """Drop every Database of this process (tests; and a forked child, which must start over).
+
+        Connections are parked, never closed: closing a DuckDB connection inherited through
+        fork() crashes the child.
+        """
+        cls._instances_lock = threading.Lock()
+        for db in cls._instances.values():
+            if db._con is not None:
+                _PARKED.append(db._con)
+            db._con = None
+            db._lock = threading.RLock()
+            db._depth = 0
+            db._writer = None
+            db._pending = []
+        cls._instances.clear()
 
     # -- connection -----------------------------------------------------------------------------
 
@@ -210,6 +220,13 @@ class Database:
             return StoreError(
                 f"The disk holding the zviz store at {self.home} is full; nothing was written. "
                 "Free some space and try again."
+            )
+        if not self.path.exists() and (
+            "No such file or directory" in text or not os.access(self.home, os.W_OK | os.X_OK)
+        ):
+            return StoreError(
+                f"The zviz store cannot create its database in {self.home} ({text.splitlines()[0]}). "
+                "Set ZVIZ_HOME to a folder this user can write."
             )
         return StoreError(f"The zviz store at {self.home} could not be opened: {text}")
 
@@ -309,7 +326,12 @@ class Database:
         with self.unit(write=True, checkpoint=checkpoint) as cur:
             return fn(cur)
 
-    def write_in_background(self, fn: Callable[[Cursor], Any], checkpoint: bool = False) -> None:
+    def write_in_background(
+        self,
+        fn: Callable[[Cursor], Any],
+        checkpoint: bool = False,
+        on_error: Callable[[], None] | None = None,
+    ) -> None:
         """Queue a write to run after the queued ones, on this process's writer thread.
 
         Any later unit of work from another thread first waits for the queue, so this process
@@ -320,12 +342,17 @@ class Database:
             self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix=_WRITER_THREAD)
 
         def run() -> None:
-            if self._background_error is not None:
-                return
             try:
-                self.write(fn, checkpoint=checkpoint)
+                if self._background_error is None:
+                    self.write(fn, checkpoint=checkpoint)
+                    return
             except BaseException as exc:
                 self._background_error = exc
+            if on_error is not None:
+                try:
+                    on_error()
+                except Exception:
+                    log.exception("zviz: cleaning up after a failed background write failed")
 
         self._pending.append(self._writer.submit(run))
 

@@ -148,6 +148,10 @@ def steps(cur: Cursor, run_id: UUID) -> dict[str, StepRunResponse]:
             inputs.setdefault(step_id, {})[name] = by_id[av_id]
     result: dict[str, StepRunResponse] = {}
     for row in step_rows:
+        config = loads(row[8])
+        outs = by_step.get(row[0], {})
+        declared = [n for n in config.get("outputs", []) if n in outs]
+        outs = {n: outs[n] for n in [*declared, *sorted(set(outs) - set(declared))]}
         result[row[1]] = StepRunResponse(
             id=row[0],
             name=row[1],
@@ -157,8 +161,8 @@ def steps(cur: Cursor, run_id: UUID) -> dict[str, StepRunResponse]:
             start_time=aware(row[5]),
             end_time=aware(row[6]),
             error=row[7],
-            config=loads(row[8]),
-            outputs=by_step.get(row[0], {}),
+            config=config,
+            outputs=outs,
             inputs=inputs.get(row[0], {}),
         )
     return result

@@ -80,47 +80,15 @@ EXPAND_KEY = "zviz.expand"
 
 
 @st.cache_data(show_spinner=False, ttl=60, max_entries=1024)
-def _remote_size(uri: str, _client: Client) -> int:
-    import fsspec
-
-    fs, path = fsspec.core.url_to_fs(uri, **_client.artifact_store.storage_options)
-    try:
-        return int(fs.size(path))
-    except (FileNotFoundError, PermissionError, ImportError):
-        raise
-    except Exception as exc:
-        # Remote filesystems raise their own errors (botocore's NoCredentialsError, ...).
-        raise ArtifactStoreUnreachableError(
-            f"The app cannot reach the artifact store for {uri} ({type(exc).__name__}: {exc}). "
-            "Give it access as the README says."
-        ) from exc
+def _remote_size(_client: Client, viz: ArtifactVisualizationResponse) -> int:
+    return _client.visualization_size(viz)
 
 
-def file_size(client: Client, uri: str) -> int:
-    """Return the size in bytes of a visualization file; raises ArtifactLoadError when it is
-    missing and ArtifactStoreUnreachableError when the store cannot be reached."""
-    try:
-        return _remote_size(uri, client) if is_remote(uri) else os.stat(uri).st_size
-    except FileNotFoundError as exc:
-        raise ArtifactLoadError(
-            f"The file {uri} is missing from the artifact store; it was deleted or moved "
-            "outside zviz."
-        ) from exc
-    except PermissionError as exc:
-        raise ArtifactStoreUnreachableError(
-            f"Access to {uri} was denied. Give the app read access to the artifact store "
-            "(see the README's section on artifact stores)."
-        ) from exc
-    except ImportError as exc:
-        raise ArtifactStoreUnreachableError(
-            f"Reading {uri} needs a filesystem package that is not installed ({exc.name or exc}); "
-            "install it, for example `pip install s3fs` for s3:// stores."
-        ) from exc
-    except (OSError, ValueError) as exc:
-        raise ArtifactStoreUnreachableError(
-            f"The app cannot reach the artifact store for {uri} ({exc}). "
-            "Give it access as the README says."
-        ) from exc
+def file_size(client: Client, viz: ArtifactVisualizationResponse) -> int:
+    """Return the size in bytes of a visualization file (remote sizes cached for a minute);
+    raises ArtifactLoadError when it is missing and ArtifactStoreUnreachableError when the
+    store cannot be reached."""
+    return _remote_size(client, viz) if is_remote(viz.uri) else client.visualization_size(viz)
 
 
 def _load(client: Client, viz: ArtifactVisualizationResponse) -> str | bytes:
@@ -416,7 +384,7 @@ def render_visualization(
     box = st.container()
     what = f"This {LABELS.get(viz.type, 'visualization')} visualization"
     with contained(box, what=what), box:
-        size = file_size(client, viz.uri)
+        size = file_size(client, viz)
         ctx = _Context(client.user or "", key, height, in_tile, expandable, size)
         if viz.type is VisualizationType.CSV and size > INLINE_LIMITS[viz.type]:
             _csv_large(client, viz, ctx)

@@ -212,23 +212,11 @@ def _on_action(client: Client, tile_id: UUID, menu_key: str) -> None:
 def renumber(
     client: Client, tiles: list[CuratedVisualizationResponse], new_order: list[UUID]
 ) -> None:
-    """Give the tiles display orders 10, 20, 30, ... in `new_order`, changing only those that
-    move.
-
-    display_order is unique per resource and the Client writes one tile at a time, so tiles
-    that move first park on free numbers above every current and target order.
-    """
-    current = {t.id: t.display_order for t in tiles}
-    target = {tile_id: GAP * (i + 1) for i, tile_id in enumerate(new_order)}
-    moving = [tile_id for tile_id in new_order if current.get(tile_id) != target[tile_id]]
-    if not moving:
-        return
-    used = [o for o in current.values() if o is not None] + list(target.values())
-    park = max(used) + 1
-    for offset, tile_id in enumerate(moving):
-        client.update_curated_visualization(tile_id, display_order=park + offset)
-    for tile_id in moving:
-        client.update_curated_visualization(tile_id, display_order=target[tile_id])
+    """Give the tiles display orders 10, 20, 30, ... in `new_order`, in one transaction."""
+    if tiles:
+        client.reorder_curated_visualizations(
+            tiles[0].resource_type, tiles[0].resource_id, new_order
+        )
 
 
 # -- dialogs ------------------------------------------------------------------------------------
