@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import html
 import math
 import re
@@ -158,3 +159,16 @@ def table(df: pd.DataFrame, max_rows: int = 50, index: bool = True, float_digits
     if len(df) > max_rows:
         note = f'<p class="zviz-muted">First {max_rows:,} of {len(df):,} rows.</p>'
     return f'<div class="zviz-table-wrap">{markup}</div>{note}'
+
+
+def figure(png: bytes, alt: str, caption: str | None = None) -> str:
+    """Return an HTML fragment embedding PNG bytes as a data URI, so the report stays one file.
+
+    `alt` and `caption` are plain text and are escaped.
+    """
+    data = base64.b64encode(png).decode("ascii")
+    cap = f"<figcaption>{html.escape(caption)}</figcaption>" if caption else ""
+    return (
+        '<figure class="zviz-figure">'
+        f'<img src="data:image/png;base64,{data}" alt="{html.escape(alt)}">{cap}</figure>'
+    )

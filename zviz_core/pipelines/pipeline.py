@@ -359,7 +359,9 @@ class Pipeline:
         client = Client()
         kwargs = {**self.config.parameters, **kwargs}
         try:  # record positional arguments under their names too
-            arguments = inspect.signature(self.entrypoint).bind_partial(*args, **kwargs).arguments
+            bound = inspect.signature(self.entrypoint).bind_partial(*args, **kwargs)
+            bound.apply_defaults()
+            arguments = bound.arguments
         except TypeError:
             arguments = kwargs
         project = client.active_project
