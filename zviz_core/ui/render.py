@@ -186,16 +186,35 @@ def checked_image(data: bytes) -> tuple[bytes, int, int, str]:
 def _csv_frame(user: str, viz_id: str, uri: str, _client: Client, _viz: Any) -> Any:
     import pandas as pd
 
+    text = _text(_client, _viz)
     try:
-        frame = pd.read_csv(io.StringIO(_text(_client, _viz)))
+        frame = pd.read_csv(io.StringIO(text))
     except pd.errors.EmptyDataError:
         return pd.DataFrame()
-    except (pd.errors.ParserError, ValueError) as exc:
+    except pd.errors.ParserError:
+        # Ragged rows: keep the table; pandas drops the extra fields of long rows (with a
+        # ParserWarning) and pads short ones.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", pd.errors.ParserWarning)
+            frame = pd.read_csv(io.StringIO(text), engine="python", on_bad_lines=lambda f: f)
+    except ValueError as exc:
         raise ArtifactLoadError(f"This CSV file could not be read as a table: {exc}") from exc
     # A frame saved with its index (df.describe().to_csv()) reads back with an unnamed column.
     if len(frame.columns) and str(frame.columns[0]) == "Unnamed: 0":
         frame = frame.rename(columns={frame.columns[0]: ""})
     return frame
+
+
+def _duckdb_preview(con: Any, uri: str, rows: int, encoding: str) -> tuple[Any, Any]:
+    # Ragged rows are padded or skipped rather than failing the whole preview.
+    source = (
+        "read_csv($path, encoding = $enc, null_padding = true, ignore_errors = true, "
+        "strict_mode = false)"
+    )
+    params = {"path": uri, "enc": encoding}
+    frame = con.execute(f"SELECT * FROM {source} LIMIT {int(rows)}", params).df()
+    total = con.execute(f"SELECT count(*) FROM {source}", params).fetchone()
+    return frame, total
 
 
 @st.cache_data(show_spinner=False, max_entries=32, ttl=3600)
@@ -219,10 +238,11 @@ def _csv_preview(
     config = {"threads": "2", "memory_limit": "256MB", "preserve_insertion_order": "false"}
     try:
         with duckdb.connect(":memory:", config=config) as con:
-            frame = con.execute(
-                "SELECT * FROM read_csv($path) LIMIT $n", {"path": uri, "n": rows}
-            ).df()
-            total = con.execute("SELECT count(*) FROM read_csv($path)", {"path": uri}).fetchone()
+            try:
+                frame, total = _duckdb_preview(con, uri, rows, "utf-8")
+            except duckdb.InvalidInputException:
+                # Not UTF-8: latin-1 maps every byte, so the preview still shows.
+                frame, total = _duckdb_preview(con, uri, rows, "latin-1")
     except duckdb.IOException as exc:
         raise ArtifactStoreUnreachableError(
             f"The app cannot read {uri} ({str(exc).splitlines()[0]})."
@@ -248,6 +268,11 @@ def parse_json(text: str, what: str) -> Any:
         raise ArtifactLoadError(
             f"This {what} visualization is not valid JSON ({exc.msg} at line {exc.lineno}, "
             f"column {exc.colno}); download it to inspect it."
+        ) from exc
+    except RecursionError as exc:
+        raise ArtifactLoadError(
+            f"This {what} visualization is nested too deeply to show (hundreds of levels); "
+            "download it to inspect it."
         ) from exc
 
 
