@@ -73,6 +73,7 @@ def test_read_only_disk_reads_but_refuses_writes(
     home = small_disk / "store"
     _use(home, monkeypatch)
     run = run_everything()
+    Database._forget_all()  # let go of open files, or the kernel refuses the remount
     subprocess.run(["mount", "-o", "remount,ro", str(small_disk)], check=True)
     _use(home, monkeypatch)
     client = Client()

@@ -15,6 +15,11 @@ from __future__ import annotations
 
 import contextlib
 import errno
+
+try:
+    import fcntl
+except ImportError:  # Windows: no gate, the ATTACH retry alone arbitrates
+    fcntl = None  # type: ignore[assignment]
 import logging
 import os
 import random
@@ -41,6 +46,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 DB_FILE = "zviz.duckdb"
 TOKEN_FILE = ".zviz-changes"
+GATE_FILE = ".zviz-gate"
 ALIAS = "zviz_store"
 _WRITER_THREAD = "zviz-background-writer"
 _PARKED: list[Any] = []
@@ -135,6 +141,7 @@ class Database:
         self._writer: ThreadPoolExecutor | None = None
         self._pending: list[Future[Any]] = []
         self._background_error: BaseException | None = None
+        self._gate: int | None = None
 
     @classmethod
     def for_home(cls, home: Path) -> Database:
@@ -162,6 +169,12 @@ class Database:
             db._depth = 0
             db._writer = None
             db._pending = []
+            if db._gate is not None:
+                # Closing is safe after fork (the parent keeps its own descriptor); unlocking an
+                # inherited flock is not: it would release the parent's lock.
+                with contextlib.suppress(OSError):
+                    os.close(db._gate)
+            db._gate = None
         cls._instances.clear()
 
     # -- connection -----------------------------------------------------------------------------
@@ -173,12 +186,56 @@ class Database:
             self._con.execute("SET checkpoint_on_detach = 'DISABLED'")
         return self._con
 
-    def _attach(self, read_only: bool) -> float:
-        """ATTACH the file, retrying while another process holds it; returns the time waited."""
+    def _gate_fd(self) -> int | None:
+        if self._gate is None and fcntl is not None:
+            path = self.home / GATE_FILE
+            for flags in (os.O_RDWR | os.O_CREAT, os.O_RDONLY):
+                try:
+                    self._gate = os.open(path, flags, 0o644)
+                    break
+                except OSError:
+                    continue
+        return self._gate
+
+    def _pass_gate(self, write: bool, started: float) -> None:
+        """Writer preference: a writer holds the gate exclusively from before it attaches until
+        it detaches; a reader only passes through it. So readers that keep overlapping cannot
+        starve a writer: new readers queue at the gate while the current ones drain."""
+        fd = self._gate_fd()
+        if fd is None:
+            return
+        mode = fcntl.LOCK_EX if write else fcntl.LOCK_SH
+        delay = 0.0005
+        while True:
+            try:
+                fcntl.flock(fd, mode | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() - started >= self.lock_timeout_s:
+                    raise self._busy(time.monotonic() - started) from None
+                time.sleep(delay)
+                delay = min(delay * 1.5, 0.005)
+        if not write:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+
+    def _leave_gate(self) -> None:
+        if self._gate is not None:
+            fcntl.flock(self._gate, fcntl.LOCK_UN)
+
+    def _busy(self, waited: float) -> StoreBusyError:
+        return StoreBusyError(
+            f"The zviz store at {self.home} stayed locked by another process for "
+            f"{waited:.0f} s. Another zviz process is holding it; try again, or raise "
+            "ZVIZ_LOCK_TIMEOUT if long writes are expected."
+        )
+
+    def _attach(self, read_only: bool, started: float | None = None) -> float:
+        """ATTACH the file, retrying while another process holds it; returns the time waited
+        since `started` (default: now)."""
         con = self._connection()
         quoted = str(self.path).replace("'", "''")
         options = " (READ_ONLY)" if read_only else ""
-        started = time.monotonic()
+        started = time.monotonic() if started is None else started
         delay = 0.002
         while True:
             try:
@@ -190,11 +247,7 @@ class Database:
                     raise self._translate_open_error(exc) from exc
                 waited = time.monotonic() - started
                 if waited >= self.lock_timeout_s:
-                    raise StoreBusyError(
-                        f"The zviz store at {self.home} stayed locked by another process for "
-                        f"{waited:.0f} s. Another zviz process is holding it; try again, or raise "
-                        "ZVIZ_LOCK_TIMEOUT if long writes are expected."
-                    ) from exc
+                    raise self._busy(waited) from exc
                 time.sleep(delay * (0.5 + random.random()))
                 delay = min(delay * 1.6, 0.1)
 
@@ -254,7 +307,14 @@ class Database:
                     self._depth -= 1
                 return
             self.ensure_schema()
-            waited = self._attach(read_only=not write)
+            started = time.monotonic()
+            self._pass_gate(write, started)
+            try:
+                waited = self._attach(read_only=not write, started=started)
+            except BaseException:
+                if write:
+                    self._leave_gate()
+                raise
             self.stats.units += 1
             if waited > 0.001:
                 self.stats.lock_waits += 1
@@ -297,6 +357,8 @@ class Database:
             finally:
                 self._depth, self._writing = 0, False
                 self._detach()
+                if write:
+                    self._leave_gate()
 
     def read(self, fn: Callable[[Cursor], T], cache_key: Any = None) -> T:
         """Run `fn` in a read unit; with a cache key, reuse its result until any process writes."""
@@ -414,14 +476,19 @@ class Database:
             if version == schema.LATEST:
                 self._schema_ready = True
                 return
-        self._attach(read_only=False)
+        started = time.monotonic()
+        self._pass_gate(True, started)
         try:
-            schema.migrate(self._connection(), self.home)
-            self._bump_token()
-        except duckdb.IOException as exc:
-            raise self._translate_open_error(exc) from exc
+            self._attach(read_only=False, started=started)
+            try:
+                schema.migrate(self._connection(), self.home)
+                self._bump_token()
+            except duckdb.IOException as exc:
+                raise self._translate_open_error(exc) from exc
+            finally:
+                self._detach()
         finally:
-            self._detach()
+            self._leave_gate()
         self._schema_ready = True
 
 
