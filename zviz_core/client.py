@@ -603,31 +603,57 @@ class Client:
 
     # -- models and deployments -----------------------------------------------------------------
 
-    def create_model(self, name: str, description: str | None = None) -> ModelResponse:
-        """Register a model in the active project; raises EntityExistsError if the name is taken."""
+    def _create_named(
+        self,
+        kind: str,
+        table: str,
+        name: str,
+        extra: dict[str, Any],
+        check: Callable[[Cursor], None] | None = None,
+    ) -> Any:
+        """Insert a model or deployment row (name unique per project) and return it."""
         try:
             name = NameRequest(name=name).name.strip()
         except ValidationError as exc:
             raise _invalid(exc) from None
-        self._need_write_new("model", name)
+        self._need_write_new(kind, name)
         project = self.active_project
 
-        def write(cur: Cursor) -> ModelResponse:
+        def write(cur: Cursor) -> Any:
+            if check is not None:
+                check(cur)
             if cur.value(
-                "SELECT count(*) FROM models WHERE project_id = $p AND name = $n",
+                f"SELECT count(*) FROM {table} WHERE project_id = $p AND name = $n",
                 {"p": project.id, "n": name},
             ):
                 raise EntityExistsError(
-                    f"A model named '{name}' already exists in project '{project.name}'."
+                    f"A {kind} named '{name}' already exists in project '{project.name}'."
                 )
             key = new_id()
+            columns = ", ".join(["id", "project_id", "name", *extra, "created"])
+            values = ", ".join(f"${c}" for c in ["id", "p", "n", *extra, "t"])
             cur.execute(
-                "INSERT INTO models VALUES ($id, $p, $n, $d, $t)",
-                {"id": key, "p": project.id, "n": name, "d": description, "t": now()},
+                f"INSERT INTO {table} ({columns}) VALUES ({values})",
+                {"id": key, "p": project.id, "n": name, **extra, "t": now()},
             )
-            return resource_sql.get(cur, AccessPolicy.owner(), "model", key, None)
+            return resource_sql.get(cur, AccessPolicy.owner(), kind, key, None)
 
         return self._db.write(write)
+
+    def _delete_leaf(self, kind: str, table: str, found: Any) -> None:
+        """Delete a model or deployment and the tiles on it, after the write check."""
+
+        def write(cur: Cursor) -> None:
+            self._need_write(cur, kind, found.id, kind)
+            tile_sql.delete_for_resource(cur, kind, [found.id])
+            cur.execute(f"DELETE FROM {table} WHERE id = $id", {"id": found.id})
+
+        self._db.write(write)
+
+    def create_model(self, name: str, description: str | None = None) -> ModelResponse:
+        """Register a model in the active project; raises EntityExistsError if the name is
+        taken, AccessDeniedError without a write grant for it."""
+        return self._create_named("model", "models", name, {"description": description})
 
     def get_model(self, id_or_name: UUID | str) -> ModelResponse:
         """A model by id or name; raises EntityNotFoundError."""
@@ -641,49 +667,25 @@ class Client:
 
     def delete_model(self, id_or_name: UUID | str) -> None:
         """Delete a model and the tiles on it."""
-        found = self.get_model(id_or_name)
-
-        def write(cur: Cursor) -> None:
-            self._need_write(cur, "model", found.id, "model")
-            tile_sql.delete_for_resource(cur, "model", [found.id])
-            cur.execute("DELETE FROM models WHERE id = $id", {"id": found.id})
-
-        self._db.write(write)
+        self._delete_leaf("model", "models", self.get_model(id_or_name))
 
     def create_deployment(
         self, name: str, snapshot_id: UUID | str | None = None
     ) -> DeploymentResponse:
-        """Register a deployment, optionally of a snapshot; raises EntityExistsError or
-        EntityNotFoundError (unknown snapshot)."""
-        try:
-            name = NameRequest(name=name).name.strip()
-        except ValidationError as exc:
-            raise _invalid(exc) from None
-        self._need_write_new("deployment", name)
+        """Register a deployment, optionally of a snapshot; raises EntityExistsError,
+        EntityNotFoundError (unknown snapshot) or AccessDeniedError."""
         sid = None if snapshot_id is None else require_uuid(snapshot_id, "snapshot_id")
-        project = self.active_project
 
-        def write(cur: Cursor) -> DeploymentResponse:
+        def snapshot_exists(cur: Cursor) -> None:
             if (
                 sid is not None
                 and resource_sql.get(cur, self._policy, "pipeline_snapshot", sid, None) is None
             ):
                 raise _not_found("snapshot", sid)
-            if cur.value(
-                "SELECT count(*) FROM deployments WHERE project_id = $p AND name = $n",
-                {"p": project.id, "n": name},
-            ):
-                raise EntityExistsError(
-                    f"A deployment named '{name}' already exists in project '{project.name}'."
-                )
-            key = new_id()
-            cur.execute(
-                "INSERT INTO deployments VALUES ($id, $p, $n, $s, $t)",
-                {"id": key, "p": project.id, "n": name, "s": sid, "t": now()},
-            )
-            return resource_sql.get(cur, AccessPolicy.owner(), "deployment", key, None)
 
-        return self._db.write(write)
+        return self._create_named(
+            "deployment", "deployments", name, {"snapshot_id": sid}, snapshot_exists
+        )
 
     def get_deployment(self, id_or_name: UUID | str) -> DeploymentResponse:
         """A deployment by id or name; raises EntityNotFoundError."""
@@ -697,14 +699,7 @@ class Client:
 
     def delete_deployment(self, id_or_name: UUID | str) -> None:
         """Delete a deployment and the tiles on it."""
-        found = self.get_deployment(id_or_name)
-
-        def write(cur: Cursor) -> None:
-            self._need_write(cur, "deployment", found.id, "deployment")
-            tile_sql.delete_for_resource(cur, "deployment", [found.id])
-            cur.execute("DELETE FROM deployments WHERE id = $id", {"id": found.id})
-
-        self._db.write(write)
+        self._delete_leaf("deployment", "deployments", self.get_deployment(id_or_name))
 
     # -- curated visualizations -----------------------------------------------------------------
 
