@@ -11,6 +11,7 @@ import pytest
 
 from tests.app.conftest import APP, link_labels, no_exception, texts
 from zviz_core import Client
+from zviz_core import demo as real_demo
 from zviz_core.errors import StoreError
 
 ROOT = APP.parent
@@ -28,19 +29,30 @@ def fake_demo(monkeypatch: pytest.MonkeyPatch) -> list[tuple]:
         client.create_model("demo-model")
         return True
 
-    module = types.ModuleType("zviz_core.demo")
-    module.ensure_demo = ensure_demo  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "zviz_core.demo", module)
+    monkeypatch.setitem(sys.modules, "zviz_core.demo", _fake_demo_module(ensure_demo))
     monkeypatch.setenv("ZVIZ_DEMO", "1")
     return calls
 
 
+# With ZVIZ_DEMO on and no login config the app serves the demo's logins: log in as its admin.
+DEMO_ADMIN = {"authentication_status": True, "username": "admin"}
+
+
+def _fake_demo_module(ensure_demo) -> types.ModuleType:
+    """zviz_core.demo with a stand-in ensure_demo and the real demo's logins."""
+    module = types.ModuleType("zviz_core.demo")
+    module.ensure_demo = ensure_demo  # type: ignore[attr-defined]
+    for name in ("demo_auth_config", "DEMO_AUTH_CONFIG", "DEMO_USERS", "DEMO_COOKIE_KEY"):
+        setattr(module, name, getattr(real_demo, name))
+    return module
+
+
 def test_first_start_seeds_the_demo_once_as_the_owner(open_page, fake_demo) -> None:
-    at = open_page("models")
+    at = open_page("models", session_state=DEMO_ADMIN)
     no_exception(at)
     assert fake_demo == [(None, True)]
     assert "demo-model" in link_labels(at)
-    open_page("models")
+    open_page("models", session_state=DEMO_ADMIN)
     assert len(fake_demo) == 1, "a process seeds (or checks) a store once"
 
 
@@ -55,11 +67,9 @@ def test_a_failing_demo_is_a_warning_and_the_app_still_works(open_page, monkeypa
     def ensure_demo(client: Client, progress=None) -> bool:
         raise StoreError("The disk holding the zviz store is full.")
 
-    module = types.ModuleType("zviz_core.demo")
-    module.ensure_demo = ensure_demo  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "zviz_core.demo", module)
+    monkeypatch.setitem(sys.modules, "zviz_core.demo", _fake_demo_module(ensure_demo))
     monkeypatch.setenv("ZVIZ_DEMO", "1")
-    at = open_page("overview")
+    at = open_page("overview", session_state=DEMO_ADMIN)
     no_exception(at)
     assert any("disk holding the zviz store is full" in w for w in texts(at, "warning"))
     assert at.title[0].value == "default"

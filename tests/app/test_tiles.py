@@ -207,6 +207,7 @@ def viewer(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
         "access:\n  roles:\n    viewer: {read: ['*'], write: []}\n"
     )
     monkeypatch.setenv("ZVIZ_AUTH_CONFIG", str(config))
+    monkeypatch.setenv("ZVIZ_COOKIE_KEY", "test-only-cookie-key-0123456789")
     return "vera"
 
 
@@ -214,11 +215,13 @@ def test_a_reader_sees_tiles_without_edit_controls(open_page, client: Client, ru
     tile = client.create_curated_visualization(
         visualizations(run)["card"].id, client.active_project.id, "project"
     )
-    at = open_page("overview", session_state={"username": viewer})
+    at = open_page("overview", session_state={"username": viewer, "authentication_status": True})
     no_exception(at)
     assert not [b for b in at.button if b.label == "Add tile"]
     assert at.menu_button(key=f"tile-menu-{tile.id}").options == ["Expand"]
-    at = open_page("runs", session_state={"username": viewer}, id=run.id)
+    at = open_page(
+        "runs", session_state={"username": viewer, "authentication_status": True}, id=run.id
+    )
     no_exception(at)
     assert not [b for b in at.button if b.label == "Add tile"]
     assert not any("Click **Add tile**" in i for i in texts(at, "info"))

@@ -16,8 +16,17 @@ hello()
 """
 
 
-def no_runs() -> None:
-    """Explain how to make the first run, with a pipeline short enough to paste."""
+def no_runs(sees_everything: bool = True) -> None:
+    """Explain how to make the first run, with a pipeline short enough to paste; to a user whose
+    grants do not cover everything, say only that none of the runs are theirs to see (the store
+    may hold runs they must not learn about)."""
+    if not sees_everything:
+        st.info(
+            "No runs that you may see. An admin can grant you a pipeline or a project in the "
+            "access rules.",
+            icon=":material/lock:",
+        )
+        return
     st.info(
         "No runs yet. Save this as `hello.py` and run `python hello.py` in a shell whose "
         "`ZVIZ_HOME` points at this app's store; its run appears here.",

@@ -319,8 +319,13 @@ def overview_page(client: Client) -> None:
         for label, (count, _) in counts.items():
             st.metric(label, f"{count:,}", border=True)
     if counts["Runs"][0] == 0:
-        empty.no_runs()
-    tiles.tile_grid(client, R.PROJECT, project.id, title="Project dashboard")
+        empty.no_runs(client.policy.read_grants.everything)
+    try:
+        client.get_project(project.id)  # the dashboard needs read access to the project itself
+    except EntityNotFoundError:
+        st.caption("The project dashboard is not among what you may see.")
+    else:
+        tiles.tile_grid(client, R.PROJECT, project.id, title="Project dashboard")
     if counts["Runs"][0]:
         _recent_runs(client, "Latest runs")
         nav.link(nav.RUNS, "All runs", icon=":material/list:")

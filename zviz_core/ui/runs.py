@@ -94,7 +94,7 @@ def run_list(client: Client) -> None:
         if filtered:
             st.info("No run matches these filters.", icon=":material/filter_alt_off:")
         else:
-            empty.no_runs()
+            empty.no_runs(client.policy.read_grants.everything)
         return
     first = (page.page - 1) * page.size + 1
     st.caption(f"Runs {first:,}-{first + len(page) - 1:,} of {page.total:,}, newest first")

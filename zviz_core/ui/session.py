@@ -10,38 +10,52 @@ from typing import Any
 
 import streamlit as st
 
+from zviz_core.access import AccessConfig
 from zviz_core.client import Client
 from zviz_core.errors import ZvizError
+from zviz_core.ui import auth
 
 log = logging.getLogger("zviz.ui")
 
-# streamlit-authenticator puts the logged-in user's (lower-cased) name here.
-USER_KEY = "username"
 _ENV_KEYS = ("ZVIZ_HOME", "ZVIZ_ARTIFACT_STORE", "ZVIZ_AUTH_CONFIG", "ZVIZ_PROJECT")
 _demo_lock = threading.Lock()
 _demo_checked: set[tuple[str | None, ...]] = set()
 
 
 def current_user() -> str | None:
-    """Return the logged-in username, or None when nobody logged in (the local owner)."""
-    user = st.session_state.get(USER_KEY)
-    return str(user) if user else None
+    """Return the logged-in username, or None when the app runs without login (the local owner)
+    or nobody is logged in."""
+    return auth.logged_in_user()
 
 
 @st.cache_resource(show_spinner=False, max_entries=64)
-def _client(user: str | None, env: tuple[str | None, ...]) -> Client:
-    # `env` is only part of the cache key: Client reads the same variables itself.
-    return Client(user=user)
+def _client(
+    user: str | None, config: str | None, env: tuple[str | None, ...], _access: AccessConfig | None
+) -> Client:
+    # `config` (the login config's digest) stands for `_access` in the cache key; `env` for the
+    # variables Client reads itself.
+    return Client(user=user, access=_access)
 
 
 def get_client() -> Client:
-    """Return the Client of this session's user; stops the page with a readable error if the
-    store or the access rules cannot be used.
+    """Return the Client of this session's user: `Client(user=<logged-in user>, access=<the
+    login config's rules>)`, or the local owner `Client()` when no login is configured.
 
-    Until a login sets `st.session_state["username"]` this is the local owner, `Client()`.
+    Never the owner while a login config is active: without a logged-in user the page stops
+    (showing nothing of the store). Stops the page with a readable error if the store or the
+    config cannot be used.
     """
+    setup = auth.current_setup()
+    user, access, digest = None, None, None
+    if setup is not None:
+        user = auth.logged_in_user(setup)
+        if user is None:
+            # Only reachable when a page runs without the entrypoint's gate.
+            st.info("Log in to see this page.", icon=":material/lock:")
+            st.stop()
+        access, digest = setup.access, setup.digest
     try:
-        return _client(current_user(), tuple(os.environ.get(k) for k in _ENV_KEYS))
+        return _client(user, digest, tuple(os.environ.get(k) for k in _ENV_KEYS), access)
     except ZvizError as exc:
         st.error(str(exc))
         st.stop()
