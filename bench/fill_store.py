@@ -143,7 +143,7 @@ def _sql_steps(runs: int, versions: int, tiles: int, pipelines: int) -> list[str
             WHERE a.pos > 0""",
         """CREATE TEMP TABLE g_arts AS
             SELECT p, pos, step, uuid() AS id FROM (SELECT DISTINCT p, pos, step FROM g_steps)""",
-        """INSERT INTO artifacts
+        """INSERT INTO artifacts (id, project_id, name, created)
             SELECT ga.id, $project, pp.name || '::' || ga.step || '::output',
                    $base - INTERVAL 1 DAY + to_seconds(ga.pos)
             FROM g_arts ga JOIN g_pipes pp ON pp.p = ga.p""",
@@ -153,6 +153,9 @@ def _sql_steps(runs: int, versions: int, tiles: int, pipelines: int) -> list[str
                    s.step_start + INTERVAL 2 SECOND
             FROM g_steps s JOIN g_arts ga ON ga.p = s.p AND ga.pos = s.pos
             JOIN g_kinds k ON k.kind = s.kind""",
+        """UPDATE artifacts SET latest_version = v.n
+            FROM (SELECT artifact_id, max(version) AS n FROM artifact_versions GROUP BY 1) v
+            WHERE v.artifact_id = artifacts.id""",
         """CREATE TEMP TABLE g_viz AS
             SELECT uuid() AS id, a.j, a.id AS av_id, v.position, v.type, v.uri
             FROM g_av a JOIN g_sviz v ON v.kind = a.kind""",

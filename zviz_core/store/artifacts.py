@@ -10,19 +10,15 @@ from zviz_core.access import AccessPolicy
 from zviz_core.enums import VisualizationType
 from zviz_core.models import ArtifactVersionResponse, ArtifactVisualizationResponse
 from zviz_core.store.db import Cursor
-from zviz_core.store.util import aware, loads
+from zviz_core.store.util import aware, loads, newest_page
 
 VERSION_COLS = (
     "av.id, a.name, av.version, av.artifact_id, av.project_id, av.uri, av.data_type, "
-    "av.materializer, av.run_id, av.step_run_id, av.output_name, av.metadata, av.created, "
-    "r.name, s.name, pl.name"
+    "av.materializer, av.run_id, av.step_run_id, av.output_name, av.metadata, av.created"
 )
-VERSION_FROM = (
-    "artifact_versions av JOIN artifacts a ON a.id = av.artifact_id "
-    "LEFT JOIN pipeline_runs r ON r.id = av.run_id "
-    "LEFT JOIN step_runs s ON s.id = av.step_run_id "
-    "LEFT JOIN pipelines pl ON pl.id = r.pipeline_id"
-)
+# Only the small artifacts table is joined: run, step and pipeline names are looked up by id
+# afterwards, so the big tables are read through their indexes, never scanned.
+VERSION_FROM = "artifact_versions av JOIN artifacts a ON a.id = av.artifact_id"
 VIZ_COLS = "v.id, v.type, v.uri, v.artifact_version_id, v.position"
 
 
@@ -36,7 +32,10 @@ def visualization(row: tuple) -> ArtifactVisualizationResponse:
     )
 
 
-def _version(row: tuple, vizs: list[ArtifactVisualizationResponse]) -> ArtifactVersionResponse:
+def _version(
+    row: tuple, vizs: list[ArtifactVisualizationResponse], names: dict[Any, tuple]
+) -> ArtifactVersionResponse:
+    run_name, pipeline_name = names.get(row[8], (None, None))
     return ArtifactVersionResponse(
         id=row[0],
         name=row[1],
@@ -52,9 +51,9 @@ def _version(row: tuple, vizs: list[ArtifactVisualizationResponse]) -> ArtifactV
         metadata=loads(row[11]),
         created=aware(row[12]),
         visualizations=vizs,
-        run_name=row[13],
-        step_name=row[14],
-        pipeline_name=row[15],
+        run_name=run_name,
+        step_name=names.get(row[9], (None,))[0],
+        pipeline_name=pipeline_name,
     )
 
 
@@ -67,12 +66,38 @@ def visualizations_for(
         return out
     rows = cur.rows(
         f"SELECT {VIZ_COLS} FROM artifact_visualizations v "
-        "WHERE v.artifact_version_id IN (SELECT unnest($ids)) ORDER BY v.artifact_version_id, v.position",
+        "WHERE list_contains($ids, v.artifact_version_id) ORDER BY v.artifact_version_id, v.position",
         {"ids": version_ids},
     )
     for row in rows:
         out.setdefault(row[3], []).append(visualization(row))
     return out
+
+
+def source_names(cur: Cursor, run_ids: set[Any], step_ids: set[Any]) -> dict[Any, tuple]:
+    """{run id: (run name, pipeline name), step id: (step name,)} by indexed lookups."""
+    names: dict[Any, tuple] = {}
+    run_ids.discard(None)
+    step_ids.discard(None)
+    if run_ids:
+        runs = cur.rows(
+            "SELECT id, name, pipeline_id FROM pipeline_runs WHERE list_contains($ids, id)",
+            {"ids": list(run_ids)},
+        )
+        pipelines = dict(
+            cur.rows(
+                "SELECT id, name FROM pipelines WHERE list_contains($ids, id)",
+                {"ids": list({r[2] for r in runs})},
+            )
+        )
+        for key, run, pipeline_id in runs:
+            names[key] = (run, pipelines.get(pipeline_id))
+    if step_ids:
+        for key, step in cur.rows(
+            "SELECT id, name FROM step_runs WHERE list_contains($ids, id)", {"ids": list(step_ids)}
+        ):
+            names[key] = (step,)
+    return names
 
 
 def versions_where(
@@ -83,13 +108,18 @@ def versions_where(
     limit: int | None = None,
     offset: int = 0,
 ) -> list[ArtifactVersionResponse]:
-    """Artifact versions matching `cond` (over aliases av, a, r, s, pl), with visualizations."""
+    """Artifact versions matching `cond` (over aliases av and a), with visualizations."""
     page = f" LIMIT {int(limit)} OFFSET {int(offset)}" if limit is not None else ""
     rows = cur.rows(
         f"SELECT {VERSION_COLS} FROM {VERSION_FROM} WHERE {cond} ORDER BY {order}{page}", params
     )
+    return _with_details(cur, rows)
+
+
+def _with_details(cur: Cursor, rows: list[tuple]) -> list[ArtifactVersionResponse]:
     vizs = visualizations_for(cur, [r[0] for r in rows])
-    return [_version(r, vizs.get(r[0], [])) for r in rows]
+    names = source_names(cur, {r[8] for r in rows}, {r[9] for r in rows})
+    return [_version(r, vizs.get(r[0], []), names) for r in rows]
 
 
 def get(cur: Cursor, access: AccessPolicy, key: UUID) -> ArtifactVersionResponse | None:
@@ -125,16 +155,10 @@ def list_page(
     if name_contains:
         conds.append("contains(lower(a.name), lower($needle))")
         params["needle"] = name_contains
-    cond = " AND ".join(conds)
-    total = cur.value(
-        "SELECT count(*) FROM artifact_versions av JOIN artifacts a ON a.id = av.artifact_id "
-        f"WHERE {cond}",
-        params,
+    rows, total = newest_page(
+        cur, VERSION_COLS, VERSION_FROM, " AND ".join(conds), params, "av", limit, offset
     )
-    items = versions_where(
-        cur, cond, params, order="av.created DESC, av.id", limit=limit, offset=offset
-    )
-    return items, int(total)
+    return _with_details(cur, rows), total
 
 
 def get_visualization(
@@ -199,14 +223,15 @@ def insert_version(
 ) -> int:
     """Insert the next version of an artifact (created on first use); returns its version number."""
     found = cur.row(
-        "SELECT a.id, (SELECT coalesce(max(v.version), 0) + 1 FROM artifact_versions v "
-        "WHERE v.artifact_id = a.id) FROM artifacts a WHERE a.project_id = $p AND a.name = $n",
+        "UPDATE artifacts SET latest_version = latest_version + 1 "
+        "WHERE project_id = $p AND name = $n RETURNING id, latest_version",
         {"p": project_id, "n": name},
     )
     if found is None:
         artifact_id, version = uuid.uuid4(), 1
         cur.execute(
-            "INSERT INTO artifacts VALUES ($id, $p, $n, $t)",
+            "INSERT INTO artifacts (id, project_id, name, created, latest_version) "
+            "VALUES ($id, $p, $n, $t, 1)",
             {"id": artifact_id, "p": project_id, "n": name, "t": now},
         )
     else:

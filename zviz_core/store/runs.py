@@ -19,7 +19,7 @@ from zviz_core.models import (
 )
 from zviz_core.store import artifacts
 from zviz_core.store.db import Cursor
-from zviz_core.store.util import aware, loads
+from zviz_core.store.util import aware, loads, newest_page
 
 RUN_COLS = (
     "r.id, r.name, r.status, r.project_id, pl.id, pl.name, pl.project_id, pl.created, "
@@ -111,13 +111,8 @@ def list_page(
         conds.append("contains(lower(r.name), lower($needle))")
         params["needle"] = name_contains
     sql_where = " AND ".join(conds)
-    total = cur.value(f"SELECT count(*) FROM pipeline_runs r WHERE {sql_where}", params)
-    rows = cur.rows(
-        f"SELECT {RUN_COLS} FROM {RUN_FROM} WHERE {sql_where} "
-        f"ORDER BY r.created DESC, r.id LIMIT {int(limit)} OFFSET {int(offset)}",
-        params,
-    )
-    return [run(r) for r in rows], int(total)
+    rows, total = newest_page(cur, RUN_COLS, RUN_FROM, sql_where, params, "r", limit, offset)
+    return [run(r) for r in rows], total
 
 
 def steps(cur: Cursor, run_id: UUID) -> dict[str, StepRunResponse]:
@@ -133,10 +128,14 @@ def steps(cur: Cursor, run_id: UUID) -> dict[str, StepRunResponse]:
     for av in outputs:
         by_id[av.id] = av
         by_step.setdefault(av.step_run_id, {}).setdefault(av.output_name or "output", []).append(av)
-    input_rows = cur.rows(
-        "SELECT si.step_run_id, si.name, si.artifact_version_id FROM step_inputs si "
-        "JOIN step_runs s ON s.id = si.step_run_id WHERE s.run_id = $run",
-        {"run": run_id},
+    input_rows = (
+        cur.rows(
+            "SELECT step_run_id, name, artifact_version_id FROM step_inputs "
+            "WHERE list_contains($steps, step_run_id)",
+            {"steps": [row[0] for row in step_rows]},
+        )
+        if step_rows
+        else []
     )
     missing = [r[2] for r in input_rows if r[2] not in by_id]
     if missing:

@@ -86,7 +86,17 @@ ALTER TABLE pipeline_runs ADD COLUMN host VARCHAR;
 ALTER TABLE pipeline_runs ADD COLUMN pid INTEGER;
 """
 
-MIGRATIONS: list[tuple[int, str]] = [(1, _V1), (2, _V2)]
+# v3: stores of 100,000 runs. A run's outputs are found by run id (an index, not a scan), and
+# each artifact keeps its latest version number instead of asking max() over every version.
+_V3 = """
+CREATE INDEX artifact_versions_run ON artifact_versions (run_id);
+ALTER TABLE artifacts ADD COLUMN latest_version INTEGER DEFAULT 0;
+UPDATE artifacts SET latest_version = coalesce(
+    (SELECT max(v.version) FROM artifact_versions v WHERE v.artifact_id = artifacts.id), 0
+);
+"""
+
+MIGRATIONS: list[tuple[int, str]] = [(1, _V1), (2, _V2), (3, _V3)]
 LATEST = MIGRATIONS[-1][0]
 
 

@@ -15,20 +15,14 @@ TILE_COLS = (
     "c.id, c.project_id, c.artifact_visualization_id, c.artifact_version_id, c.display_name, "
     "c.display_order, c.layout_size, c.resource_type, c.resource_id, c.created, c.updated"
 )
-HYDRATED_COLS = f"{TILE_COLS}, v.id, v.type, v.uri, v.artifact_version_id, v.position, a.name, av.version, r.id, r.name"
-HYDRATED_FROM = (
-    "curated_visualizations c "
-    "LEFT JOIN artifact_visualizations v ON v.id = c.artifact_visualization_id "
-    "LEFT JOIN artifact_versions av ON av.id = c.artifact_version_id "
-    "LEFT JOIN artifacts a ON a.id = av.artifact_id "
-    "LEFT JOIN pipeline_runs r ON r.id = av.run_id"
-)
 # Lower display_order first; unset orders last, in creation order. Stated, not left to the engine.
 ORDER = "c.display_order ASC NULLS LAST, c.created ASC, c.id"
 
 
-def tile(row: tuple) -> CuratedVisualizationResponse:
-    hydrated = len(row) > 11
+def tile(row: tuple, details: dict | None = None) -> CuratedVisualizationResponse:
+    details = details or {}
+    viz = details.get(row[2])
+    version = details.get(row[3], (None, None, None, None))
     return CuratedVisualizationResponse(
         id=row[0],
         project_id=row[1],
@@ -41,14 +35,44 @@ def tile(row: tuple) -> CuratedVisualizationResponse:
         resource_id=row[8],
         created=aware(row[9]),
         updated=aware(row[10]),
-        artifact_visualization=artifacts.visualization(row[11:16])
-        if hydrated and row[11]
-        else None,
-        artifact_name=row[16] if hydrated else None,
-        artifact_version=row[17] if hydrated else None,
-        run_id=row[18] if hydrated else None,
-        run_name=row[19] if hydrated else None,
+        artifact_visualization=viz,
+        artifact_name=version[0],
+        artifact_version=version[1],
+        run_id=version[2],
+        run_name=version[3],
     )
+
+
+def _details(cur: Cursor, rows: list[tuple]) -> dict:
+    """Visualizations and their sources for tile rows, by indexed lookups (no big-table joins)."""
+    if not rows:
+        return {}
+    details: dict = {}
+    for row in cur.rows(
+        f"SELECT {artifacts.VIZ_COLS} FROM artifact_visualizations v WHERE list_contains($ids, v.id)",
+        {"ids": list({r[2] for r in rows})},
+    ):
+        details[row[0]] = artifacts.visualization(row)
+    versions = cur.rows(
+        "SELECT id, artifact_id, version, run_id FROM artifact_versions "
+        "WHERE list_contains($ids, id)",
+        {"ids": list({r[3] for r in rows})},
+    )
+    artifact_names = dict(
+        cur.rows(
+            "SELECT id, name FROM artifacts WHERE list_contains($ids, id)",
+            {"ids": list({v[1] for v in versions})},
+        )
+    )
+    names = artifacts.source_names(cur, {v[3] for v in versions}, set())
+    for key, artifact_id, number, run_id in versions:
+        details[key] = (
+            artifact_names.get(artifact_id),
+            number,
+            run_id,
+            names.get(run_id, (None,))[0],
+        )
+    return details
 
 
 def get(
@@ -56,12 +80,12 @@ def get(
 ) -> CuratedVisualizationResponse | None:
     where, params = access.sql("curated", "c", mode)
     params["key"] = key
-    if hydrate:
-        sql = f"SELECT {HYDRATED_COLS} FROM {HYDRATED_FROM} WHERE c.id = $key AND {where}"
-    else:
-        sql = f"SELECT {TILE_COLS} FROM curated_visualizations c WHERE c.id = $key AND {where}"
-    row = cur.row(sql, params)
-    return None if row is None else tile(row)
+    row = cur.row(
+        f"SELECT {TILE_COLS} FROM curated_visualizations c WHERE c.id = $key AND {where}", params
+    )
+    if row is None:
+        return None
+    return tile(row, _details(cur, [row]) if hydrate else None)
 
 
 def list_for(
@@ -70,11 +94,12 @@ def list_for(
     where, params = access.sql("curated", "c")
     params.update(rtype=resource_type, rid=resource_id)
     rows = cur.rows(
-        f"SELECT {HYDRATED_COLS} FROM {HYDRATED_FROM} "
+        f"SELECT {TILE_COLS} FROM curated_visualizations c "
         f"WHERE c.resource_id = $rid AND c.resource_type = $rtype AND {where} ORDER BY {ORDER}",
         params,
     )
-    return [tile(r) for r in rows]
+    details = _details(cur, rows)
+    return [tile(r, details) for r in rows]
 
 
 def order_taken(

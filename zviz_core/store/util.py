@@ -60,3 +60,44 @@ def page_bounds(page: int, size: int) -> tuple[int, int]:
     if not isinstance(size, int) or not 1 <= size <= MAX_PAGE_SIZE:
         raise InvalidInputError(f"size must be an integer from 1 to {MAX_PAGE_SIZE}, got {size!r}.")
     return size, (page - 1) * size
+
+
+def newest_page(
+    cur: Any,
+    columns: str,
+    source: str,
+    where: str,
+    params: dict[str, Any],
+    alias: str,
+    limit: int,
+    offset: int,
+) -> tuple[list[tuple], int]:
+    """A page of rows newest first (by `alias.created`, then id) and the number matching.
+
+    A plain ORDER BY ... LIMIT sorts every matching row, so its cost grows with the store. This
+    first reads the count and the time span of the matches, then asks only for rows created in
+    the newest slice of that span large enough to hold the page (assuming rows spread evenly),
+    and widens the slice eightfold whenever it held too few. Rows outside a slice are older than
+    every row inside it, so a full page from a slice is the true page.
+    """
+    total, oldest, newest = cur.row(
+        f"SELECT count(*), min({alias}.created), max({alias}.created) FROM {source} WHERE {where}",
+        params,
+    )
+    if not total:
+        return [], 0
+    need = offset + limit
+    fraction = 4.0 * need / total
+    while True:
+        cond, window = where, dict(params)
+        if fraction < 1.0:
+            cond = f"{where} AND {alias}.created >= $zviz_window_start"
+            window["zviz_window_start"] = newest - (newest - oldest) * fraction
+        rows = cur.rows(
+            f"SELECT {columns} FROM {source} WHERE {cond} ORDER BY {alias}.created DESC, "
+            f"{alias}.id LIMIT {int(limit)} OFFSET {int(offset)}",
+            window,
+        )
+        if len(rows) == limit or fraction >= 1.0:
+            return rows, int(total)
+        fraction *= 8.0
