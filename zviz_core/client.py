@@ -779,7 +779,11 @@ class Client:
             )
             return tile_sql.get(cur, AccessPolicy.owner(), key)
 
-        return self._db.write(write)
+        return self._remember_tile(self._db.write(write))
+
+    def _remember_tile(self, tile: CuratedVisualizationResponse) -> CuratedVisualizationResponse:
+        self._db.remember((self._policy.key(), "tile", tile.id, True), tile)
+        return tile
 
     def _target_project(self, cur: Cursor, rtype: str, key: UUID) -> UUID:
         table, project_col, _ = _TARGETS[rtype]
@@ -861,7 +865,7 @@ class Client:
                 )
             return tile_sql.get(cur, AccessPolicy.owner(), key)
 
-        return self._db.write(write)
+        return self._remember_tile(self._db.write(write))
 
     def delete_curated_visualization(self, visualization_id: UUID | str) -> None:
         """Delete a tile; raises EntityNotFoundError or AccessDeniedError."""

@@ -438,12 +438,24 @@ class Database:
         except OSError:
             return uuid.uuid4().hex
 
+    def remember(self, cache_key: Any, value: Any) -> None:
+        """Cache the result of this process's own latest write (write-through), unless another
+        process has written since."""
+        if not self.cache_enabled:
+            return
+        token = self._read_token()
+        with self._lock:
+            if self._cache.token == token:
+                self._cache.entries[cache_key] = value
+
     def _bump_token(self) -> None:
+        token = uuid.uuid4().hex
         self._cache.entries.clear()
+        self._cache.token = token
         try:
             fd = os.open(self.token_path, os.O_WRONLY | os.O_CREAT, 0o644)
             try:
-                os.pwrite(fd, uuid.uuid4().hex.encode("ascii"), 0)
+                os.pwrite(fd, token.encode("ascii"), 0)
             finally:
                 os.close(fd)
         except OSError as exc:
