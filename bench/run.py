@@ -387,7 +387,7 @@ def build_rows(z: dict[str, Any], zen: dict[str, Any] | None, sizes: Sizes) -> l
         5,
     )
     for op in ("create", "get", "update", "delete"):
-        label = "get(hydrate=True), after a write" if op == "get" else op
+        label = "get(hydrate=True), after its create (write-through)" if op == "get" else op
         no_slower(f"curated {label}", z[f"curated_{op}_ms"], f"curated_{op}_ms")
     no_slower("curated get, read cache off", z["curated_get_nocache_ms"], "curated_get_ms")
     no_slower("curated get, same tile again (cache hit)", z["curated_get_repeated_ms"], None)
@@ -469,8 +469,9 @@ def notes(
         ),
         "ratio = ZenML / zviz (how many times faster zviz is); ZenML figures come from "
         "bench/zenml_side.py in this same run.",
-        f"curated: {sizes.curated} iterations after 3 warm-ups, medians; a get right after a write "
-        "always reads the file, 'read cache off' runs with ZVIZ_READ_CACHE=0.",
+        f"curated: {sizes.curated} iterations after 3 warm-ups, medians; a get right after its "
+        "create is served by the write-through cache; 'read cache off' (ZVIZ_READ_CACHE=0) is "
+        "the cost of reading the file.",
         f"list: median of {sizes.lists} identical calls; with the cache on every call after the "
         "first is a cache hit, so the cache-off rows are the honest ones.",
     ]

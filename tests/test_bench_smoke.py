@@ -22,7 +22,7 @@ ROW_PREFIXES = [
     "3-step pipeline, in process",
     "3-step pipeline, fresh process + import",
     "curated create",
-    "curated get(hydrate=True), after a write",
+    "curated get(hydrate=True), after its create (write-through)",
     "curated update",
     "curated delete",
     "curated get, read cache off",

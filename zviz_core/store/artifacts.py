@@ -155,8 +155,17 @@ def list_page(
     if name_contains:
         conds.append("contains(lower(a.name), lower($needle))")
         params["needle"] = name_contains
+    needs_name = artifact_name is not None or bool(name_contains)
     rows, total = newest_page(
-        cur, VERSION_COLS, VERSION_FROM, " AND ".join(conds), params, "av", limit, offset
+        cur,
+        VERSION_COLS,
+        VERSION_FROM,
+        " AND ".join(conds),
+        params,
+        "av",
+        limit,
+        offset,
+        None if needs_name else "artifact_versions av",
     )
     return _with_details(cur, rows), total
 

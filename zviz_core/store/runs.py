@@ -111,7 +111,9 @@ def list_page(
         conds.append("contains(lower(r.name), lower($needle))")
         params["needle"] = name_contains
     sql_where = " AND ".join(conds)
-    rows, total = newest_page(cur, RUN_COLS, RUN_FROM, sql_where, params, "r", limit, offset)
+    rows, total = newest_page(
+        cur, RUN_COLS, RUN_FROM, sql_where, params, "r", limit, offset, "pipeline_runs r"
+    )
     return [run(r) for r in rows], total
 
 

@@ -71,6 +71,7 @@ def newest_page(
     alias: str,
     limit: int,
     offset: int,
+    count_source: str | None = None,
 ) -> tuple[list[tuple], int]:
     """A page of rows newest first (by `alias.created`, then id) and the number matching.
 
@@ -78,10 +79,12 @@ def newest_page(
     first reads the count and the time span of the matches, then asks only for rows created in
     the newest slice of that span large enough to hold the page (assuming rows spread evenly),
     and widens the slice eightfold whenever it held too few. Rows outside a slice are older than
-    every row inside it, so a full page from a slice is the true page.
+    every row inside it, so a full page from a slice is the true page. `count_source` is a
+    narrower FROM clause for the count when the filters need none of `source`'s joins.
     """
     total, oldest, newest = cur.row(
-        f"SELECT count(*), min({alias}.created), max({alias}.created) FROM {source} WHERE {where}",
+        f"SELECT count(*), min({alias}.created), max({alias}.created) "
+        f"FROM {count_source or source} WHERE {where}",
         params,
     )
     if not total:
