@@ -155,25 +155,26 @@ class Client:
             except Exception as exc:
                 log.warning("zviz: could not remove %s from the artifact store: %s", uri, exc)
 
-    def _need_write(self, cur: Cursor, kind: str, key: UUID, label: str) -> None:
-        """Raise not-found unless readable, AccessDeniedError unless writable (both in SQL)."""
-        table, _, name_col = _TARGETS[kind]
+    def _need_write(self, cur: Cursor, kind: str, key: UUID, label: str) -> UUID:
+        """Raise not-found unless readable, AccessDeniedError unless writable (one SQL query,
+        both filters in it); returns the resource's project id."""
+        table, project_col, name_col = _TARGETS[kind]
         read_where, params = self._policy.sql(kind, "x")
-        params["key"] = key
+        write_where, write_params = self._policy.sql(kind, "x", "write")
         row = cur.row(
-            f"SELECT {name_col} FROM {table} x WHERE x.id = $key AND {read_where}", params
+            f"SELECT {name_col}, x.{project_col}, ({write_where}) FROM {table} x "
+            f"WHERE x.id = $key AND {read_where}",
+            {**params, **write_params, "key": key},
         )
         if row is None:
             raise _not_found(label, key)
-        write_where, wparams = self._policy.sql(kind, "x", "write")
-        wparams["key"] = key
-        if not cur.value(
-            f"SELECT count(*) FROM {table} x WHERE x.id = $key AND {write_where}", wparams
-        ):
+        if not row[2]:
             raise AccessDeniedError(
-                f"{self.user or 'You'} may see {label} '{row[0]}' but not change it: that needs a "
-                f"write grant such as '{kind}:{row[0]}' or '{kind}:*' (or one on its project or pipeline)."
+                f"{self.user or 'You'} may see {label} '{row[0]}' but not change it: that needs "
+                f"a write grant such as '{kind}:{row[0]}' or '{kind}:*' (or one on its project "
+                "or pipeline)."
             )
+        return row[1]
 
     def _need_write_new(self, kind: str, name: str) -> None:
         grants = self._policy.write_grants
@@ -739,8 +740,7 @@ class Client:
             if found is None:
                 raise _not_found("artifact visualization", req.artifact_visualization_id)
             viz, viz_project = found
-            target_project = self._target_project(cur, rtype, req.resource_id)
-            self._need_write(cur, rtype, req.resource_id, rtype.replace("_", " "))
+            target_project = self._need_write(cur, rtype, req.resource_id, rtype.replace("_", " "))
             if req.project_id is not None and req.project_id != viz_project:
                 raise InvalidInputError(
                     f"The visualization belongs to project {viz_project}, not to project {req.project_id}."
@@ -784,17 +784,6 @@ class Client:
     def _remember_tile(self, tile: CuratedVisualizationResponse) -> CuratedVisualizationResponse:
         self._db.remember((self._policy.key(), "tile", tile.id, True), tile)
         return tile
-
-    def _target_project(self, cur: Cursor, rtype: str, key: UUID) -> UUID:
-        table, project_col, _ = _TARGETS[rtype]
-        where, params = self._policy.sql(rtype, "x")
-        params["key"] = key
-        project = cur.value(
-            f"SELECT x.{project_col} FROM {table} x WHERE x.id = $key AND {where}", params
-        )
-        if project is None:
-            raise _not_found(rtype.replace("_", " "), key)
-        return project
 
     def get_curated_visualization(
         self, visualization_id: UUID | str, hydrate: bool = True
