@@ -85,9 +85,14 @@ def main() -> None:
     from zviz_core import Client
 
     stats = Client()._db.stats
-    result.update(role=role, index=index, seconds=time.monotonic() - started,
-                  max_lock_wait_s=stats.max_lock_wait_s, lock_waits=stats.lock_waits,
-                  units=stats.units)
+    result.update(
+        role=role,
+        index=index,
+        seconds=time.monotonic() - started,
+        max_lock_wait_s=stats.max_lock_wait_s,
+        lock_waits=stats.lock_waits,
+        units=stats.units,
+    )
     print(json.dumps(result))
 
 
