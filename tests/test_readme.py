@@ -28,6 +28,7 @@ def test_readme_opens_with_the_two_commands() -> None:
 def test_python_snippet_runs(index: int, zviz_home: Path, tmp_path: Path) -> None:
     script = tmp_path / "snippet.py"
     script.write_text(_python_blocks()[index])
-    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
-                          timeout=120, cwd=tmp_path)
+    done = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=120, cwd=tmp_path
+    )
     assert done.returncode == 0, done.stderr[-2000:]
