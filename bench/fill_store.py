@@ -193,7 +193,9 @@ def _sql_steps(runs: int, versions: int, tiles: int, pipelines: int) -> list[str
                    WHEN 'model' THEN (SELECT id FROM g_models WHERE m = (t.t // 20) % {MODELS})
                    ELSE (SELECT id FROM g_deps WHERE d = (t.t // 20) % {DEPLOYMENTS}) END AS rid
             FROM g_tiles t JOIN g_pipes pp ON pp.p = t.p""",
-        """INSERT INTO curated_visualizations
+        """INSERT INTO curated_visualizations (id, project_id, artifact_visualization_id,
+            artifact_version_id, resource_type, resource_id, display_name, display_order,
+            layout_size, created, updated)
             SELECT id, $project, viz_id, av_id, rtype, rid,
                    CASE WHEN t % 5 = 4 THEN NULL ELSE 'Tile ' || t END,
                    CASE WHEN t % 7 = 3 THEN NULL
@@ -202,6 +204,7 @@ def _sql_steps(runs: int, versions: int, tiles: int, pipelines: int) -> list[str
                    CASE WHEN t % 3 = 1 THEN 'half_width' ELSE 'full_width' END,
                    step_start + INTERVAL 1 HOUR, step_start + INTERVAL 1 HOUR
             FROM g_targets""",
+        schema.BACKFILL_TILE_SOURCES,
     ]
 
 

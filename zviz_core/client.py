@@ -762,8 +762,8 @@ class Client:
                     f"{rtype.replace('_', ' ')}; pick a free number (gaps of 10 leave room)."
                 )
             key, stamp = new_id(), now()
-            cur.execute(
-                "INSERT INTO curated_visualizations VALUES ($id, $p, $v, $av, $rt, $rid, $n, $o, $s, $t, $t)",
+            tile_sql.insert(
+                cur,
                 {
                     "id": key,
                     "p": viz_project,
@@ -775,6 +775,9 @@ class Client:
                     "o": req.display_order,
                     "s": req.layout_size.value,
                     "t": stamp,
+                    "vtype": viz.type.value,
+                    "vuri": viz.uri,
+                    "vpos": viz.position,
                 },
             )
             return tile_sql.get(cur, AccessPolicy.owner(), key)

@@ -96,7 +96,42 @@ UPDATE artifacts SET latest_version = coalesce(
 );
 """
 
-MIGRATIONS: list[tuple[int, str]] = [(1, _V1), (2, _V2), (3, _V3)]
+BACKFILL_TILE_SOURCES = """
+UPDATE curated_visualizations SET
+    viz_type = src.type, viz_uri = src.uri, viz_position = src.position,
+    artifact_name = src.artifact_name, artifact_version = src.version,
+    run_id = src.run_id, run_name = src.run_name
+FROM (
+    SELECT v.id AS viz_id, v.type, v.uri, v.position, a.name AS artifact_name, av.version,
+           av.run_id, r.name AS run_name
+    FROM artifact_visualizations v
+    JOIN artifact_versions av ON av.id = v.artifact_version_id
+    JOIN artifacts a ON a.id = av.artifact_id
+    LEFT JOIN pipeline_runs r ON r.id = av.run_id
+    WHERE v.id IN (SELECT artifact_visualization_id FROM curated_visualizations)
+) src
+WHERE curated_visualizations.artifact_visualization_id = src.viz_id AND viz_type IS NULL
+"""
+
+# v4: a dashboard reads only its tile rows. What a tile shows of its source (the visualization's
+# type, file and position, the artifact's name and version, the run) never changes after the tile
+# is created, so it is copied into the tile instead of being looked up in the big tables on
+# every render.
+_V4 = (
+    """
+ALTER TABLE curated_visualizations ADD COLUMN viz_type VARCHAR;
+ALTER TABLE curated_visualizations ADD COLUMN viz_uri VARCHAR;
+ALTER TABLE curated_visualizations ADD COLUMN viz_position INTEGER;
+ALTER TABLE curated_visualizations ADD COLUMN artifact_name VARCHAR;
+ALTER TABLE curated_visualizations ADD COLUMN artifact_version INTEGER;
+ALTER TABLE curated_visualizations ADD COLUMN run_id UUID;
+ALTER TABLE curated_visualizations ADD COLUMN run_name VARCHAR;
+"""
+    + BACKFILL_TILE_SOURCES
+    + ";"
+)
+
+MIGRATIONS: list[tuple[int, str]] = [(1, _V1), (2, _V2), (3, _V3), (4, _V4)]
 LATEST = MIGRATIONS[-1][0]
 
 

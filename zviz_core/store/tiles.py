@@ -13,16 +13,18 @@ from zviz_core.store.util import aware
 
 TILE_COLS = (
     "c.id, c.project_id, c.artifact_visualization_id, c.artifact_version_id, c.display_name, "
-    "c.display_order, c.layout_size, c.resource_type, c.resource_id, c.created, c.updated"
+    "c.display_order, c.layout_size, c.resource_type, c.resource_id, c.created, c.updated, "
+    "c.viz_type, c.viz_uri, c.viz_position, c.artifact_name, c.artifact_version, c.run_id, "
+    "c.run_name"
 )
 # Lower display_order first; unset orders last, in creation order. Stated, not left to the engine.
 ORDER = "c.display_order ASC NULLS LAST, c.created ASC, c.id"
 
 
-def tile(row: tuple, details: dict | None = None) -> CuratedVisualizationResponse:
-    details = details or {}
-    viz = details.get(row[2])
-    version = details.get(row[3], (None, None, None, None))
+def tile(row: tuple, hydrate: bool = True) -> CuratedVisualizationResponse:
+    viz = None
+    if hydrate and row[11] is not None:
+        viz = artifacts.visualization((row[2], row[11], row[12], row[3], row[13]))
     return CuratedVisualizationResponse(
         id=row[0],
         project_id=row[1],
@@ -36,43 +38,11 @@ def tile(row: tuple, details: dict | None = None) -> CuratedVisualizationRespons
         created=aware(row[9]),
         updated=aware(row[10]),
         artifact_visualization=viz,
-        artifact_name=version[0],
-        artifact_version=version[1],
-        run_id=version[2],
-        run_name=version[3],
+        artifact_name=row[14] if hydrate else None,
+        artifact_version=row[15] if hydrate else None,
+        run_id=row[16] if hydrate else None,
+        run_name=row[17] if hydrate else None,
     )
-
-
-def _details(cur: Cursor, rows: list[tuple]) -> dict:
-    """Visualizations and their sources for tile rows, by indexed lookups (no big-table joins)."""
-    if not rows:
-        return {}
-    details: dict = {}
-    for row in cur.rows(
-        f"SELECT {artifacts.VIZ_COLS} FROM artifact_visualizations v WHERE list_contains($ids, v.id)",
-        {"ids": list({r[2] for r in rows})},
-    ):
-        details[row[0]] = artifacts.visualization(row)
-    versions = cur.rows(
-        "SELECT id, artifact_id, version, run_id FROM artifact_versions "
-        "WHERE list_contains($ids, id)",
-        {"ids": list({r[3] for r in rows})},
-    )
-    artifact_names = dict(
-        cur.rows(
-            "SELECT id, name FROM artifacts WHERE list_contains($ids, id)",
-            {"ids": list({v[1] for v in versions})},
-        )
-    )
-    names = artifacts.source_names(cur, {v[3] for v in versions}, set())
-    for key, artifact_id, number, run_id in versions:
-        details[key] = (
-            artifact_names.get(artifact_id),
-            number,
-            run_id,
-            names.get(run_id, (None,))[0],
-        )
-    return details
 
 
 def get(
@@ -83,14 +53,13 @@ def get(
     row = cur.row(
         f"SELECT {TILE_COLS} FROM curated_visualizations c WHERE c.id = $key AND {where}", params
     )
-    if row is None:
-        return None
-    return tile(row, _details(cur, [row]) if hydrate else None)
+    return None if row is None else tile(row, hydrate)
 
 
 def list_for(
     cur: Cursor, access: AccessPolicy, resource_type: str, resource_id: UUID
 ) -> list[CuratedVisualizationResponse]:
+    """A resource's tiles in display order; each carries its source, copied at creation."""
     where, params = access.sql("curated", "c")
     params.update(rtype=resource_type, rid=resource_id)
     rows = cur.rows(
@@ -98,8 +67,26 @@ def list_for(
         f"WHERE c.resource_id = $rid AND c.resource_type = $rtype AND {where} ORDER BY {ORDER}",
         params,
     )
-    details = _details(cur, rows)
-    return [tile(r, details) for r in rows]
+    return [tile(r) for r in rows]
+
+
+def insert(cur: Cursor, values: dict) -> None:
+    """Insert a tile, copying what it shows of its source (immutable) into the row."""
+    source = cur.row(
+        "SELECT a.name, av.version, av.run_id, r.name FROM artifact_versions av "
+        "JOIN artifacts a ON a.id = av.artifact_id LEFT JOIN pipeline_runs r ON r.id = av.run_id "
+        "WHERE av.id = $av",
+        {"av": values["av"]},
+    )
+    name, version, run_id, run_name = source or (None, None, None, None)
+    cur.execute(
+        "INSERT INTO curated_visualizations (id, project_id, artifact_visualization_id, "
+        "artifact_version_id, resource_type, resource_id, display_name, display_order, "
+        "layout_size, created, updated, viz_type, viz_uri, viz_position, artifact_name, "
+        "artifact_version, run_id, run_name) VALUES ($id, $p, $v, $av, $rt, $rid, $n, $o, $s, "
+        "$t, $t, $vtype, $vuri, $vpos, $aname, $aversion, $run, $rname)",
+        {**values, "aname": name, "aversion": version, "run": run_id, "rname": run_name},
+    )
 
 
 def order_taken(
