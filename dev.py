@@ -37,7 +37,7 @@ def ensure_env() -> Path:
         sys.exit(f"zviz needs Python >= 3.11; this is {sys.version.split()[0]}")
     if not _python().exists():
         print(f"dev.py: creating {VENV} ...", flush=True)
-        venv.EnvBuilder(with_pip=True).create(VENV)
+        venv.EnvBuilder(with_pip=True, upgrade_deps=True).create(VENV)
     wanted = _wanted_stamp()
     if not STAMP.exists() or STAMP.read_text() != wanted:
         print("dev.py: installing dependencies (first run takes a minute) ...", flush=True)
