@@ -24,6 +24,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import table  # bench/ is on sys.path: these files run as scripts
+from table import fmt, load_average
+
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = Path(__file__).resolve().parent
 APP = ROOT / "streamlit_app.py"
@@ -930,37 +933,15 @@ def build_rows(f: Figures, sizes: Sizes) -> list[Row]:
     return rows
 
 
-def _fmt(value: float | None, unit: str) -> str:
-    if value is None:
-        return "-"
-    if unit == "s":
-        return f"{value:.3f} s"
-    if unit == "ms":
-        return f"{value:.2f} ms"
-    if unit == "MB":
-        return f"{value:.0f} MB"
-    return f"{value:.2f}"
-
-
 def render(rows: list[Row]) -> str:
     """The rows as an aligned, pipe-separated table."""
-    header = ("figure", "zviz", "baseline", "ratio", "target", "result")
-    cells = [header] + [
-        (r.figure, _fmt(r.value, r.unit), _fmt(r.baseline, r.unit), r.ratio, r.target, r.result)
-        for r in rows
-    ]
-    widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
-    lines = [" | ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in cells]
-    lines.insert(1, "-|-".join("-" * w for w in widths))
-    return "\n".join(lines)
-
-
-def load_average() -> float | None:
-    """The 1-minute load average, where the platform has one."""
-    try:
-        return os.getloadavg()[0]
-    except (AttributeError, OSError):
-        return None
+    return table.render(
+        ("figure", "zviz", "baseline", "ratio", "target", "result"),
+        [
+            (r.figure, fmt(r.value, r.unit), fmt(r.baseline, r.unit), r.ratio, r.target, r.result)
+            for r in rows
+        ],
+    )
 
 
 def notes(f: Figures, sizes: Sizes, quick: bool, loads: dict[str, float | None]) -> list[str]:

@@ -17,6 +17,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+import table  # bench/ is on sys.path: these files run as scripts
+from table import fmt, load_average
+
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = Path(__file__).resolve().parent
 DEFAULT_ZENML_PYTHON = Path("/work/zenml-venv/bin/python")
@@ -421,35 +424,15 @@ def build_rows(z: dict[str, Any], zen: dict[str, Any] | None, sizes: Sizes) -> l
     return rows
 
 
-def _fmt(value: float | None, unit: str) -> str:
-    if value is None:
-        return "-"
-    if unit == "s":
-        return f"{value:.3f} s"
-    if unit == "ms":
-        return f"{value:.2f} ms"
-    return f"{value:.2f}x"
-
-
 def render(rows: list[Row]) -> str:
     """The rows as an aligned, pipe-separated table."""
-    header = ("figure", "zviz", "ZenML", "ratio", "target", "result")
-    cells = [header] + [
-        (r.figure, _fmt(r.zviz, r.unit), _fmt(r.zenml, r.unit), r.ratio, r.target, r.result)
-        for r in rows
-    ]
-    widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
-    lines = [" | ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in cells]
-    lines.insert(1, "-|-".join("-" * w for w in widths))
-    return "\n".join(lines)
-
-
-def load_average() -> float | None:
-    """The 1-minute load average, where the platform has one."""
-    try:
-        return os.getloadavg()[0]
-    except (AttributeError, OSError):
-        return None
+    return table.render(
+        ("figure", "zviz", "ZenML", "ratio", "target", "result"),
+        [
+            (r.figure, fmt(r.zviz, r.unit), fmt(r.zenml, r.unit), r.ratio, r.target, r.result)
+            for r in rows
+        ],
+    )
 
 
 def notes(
