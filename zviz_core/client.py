@@ -418,16 +418,7 @@ class Client:
                 raise InvalidInputError(
                     f"status must be one of {', '.join(s.value for s in ExecutionStatus)}, not {status!r}."
                 ) from None
-        after = (
-            created_after.astimezone(UTC).replace(tzinfo=None)
-            if created_after and created_after.tzinfo
-            else created_after
-        )
-        before = (
-            created_before.astimezone(UTC).replace(tzinfo=None)
-            if created_before and created_before.tzinfo
-            else created_before
-        )
+        after, before = _stored_time(created_after), _stored_time(created_before)
         project_id = None if all_projects else self.active_project.id
         items, total = self._read(
             lambda cur: run_sql.list_page(
@@ -941,6 +932,13 @@ class Client:
             )
 
         return self._read(read, "can_write", rtype, rid)
+
+
+def _stored_time(value: datetime | None) -> datetime | None:
+    """A datetime as the store keeps it: naive UTC (naive input is taken to be UTC)."""
+    if value is None or value.tzinfo is None:
+        return value
+    return value.astimezone(UTC).replace(tzinfo=None)
 
 
 def _decode(data: bytes) -> str:
