@@ -9,14 +9,12 @@ import os
 import platform
 import runpy
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -25,7 +23,12 @@ from pathlib import Path
 from typing import Any
 
 import table  # bench/ is on sys.path: these files run as scripts
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # for the shared server module
 from table import fmt, load_average
+
+from tests.browser import server
+from tests.browser.server import CHROMIUM_ARGS
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = Path(__file__).resolve().parent
@@ -34,16 +37,6 @@ ADMIN = "admin"
 ADMIN_PASSWORD = "bench-admin-password"
 COOKIE_KEY = "bench-only-cookie-key-" + "0123456789abcdef"
 ARTIFACT_QUERY = "report"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 IDLE = "[data-testid=stApp][data-test-script-state=notRunning]"
 BROWSER_TIMEOUT_MS = 60_000
 SERVER_TIMEOUT_S = 60.0
@@ -739,46 +732,16 @@ class Bench:
 # -- Chromium ------------------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @contextmanager
 def streamlit_server(env: dict[str, str], cwd: Path, log: Path) -> Iterator[tuple[str, float]]:
-    """Start `streamlit run streamlit_app.py`; yield (url, seconds to a healthy server)."""
-    port = _free_port()
-    command = [sys.executable, "-m", "streamlit", "run", str(APP)]
-    command += ["--server.headless", "true", "--server.port", str(port)]
-    command += ["--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"]
-    command += ["--server.fileWatcherType", "none"]
-    url = f"http://127.0.0.1:{port}"
-    with log.open("wb") as out:
-        started = time.perf_counter()
-        process = subprocess.Popen(
-            command, cwd=str(cwd), env=env, stdout=out, stderr=subprocess.STDOUT
-        )
+    """Start `streamlit run streamlit_app.py`; yield (url, the perf_counter when it started)."""
+    started = time.perf_counter()
+    process, url = server.launch(env, cwd, log)
     try:
-        deadline = time.monotonic() + SERVER_TIMEOUT_S
-        while True:
-            if process.poll() is not None or time.monotonic() > deadline:
-                tail = log.read_text(errors="replace")[-3000:]
-                raise RuntimeError(f"streamlit did not start:\n{tail}")
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as response:
-                    if response.read().strip() == b"ok":
-                        break
-            except OSError:
-                time.sleep(0.02)
+        server.wait_healthy(process, url, log, SERVER_TIMEOUT_S, poll_s=0.02)
         yield url, started
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
+        server.stop(process)
 
 
 def cold_starts(chromium: str, env: dict[str, str], cwd: Path, work: Path, n: int) -> dict:

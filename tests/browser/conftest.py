@@ -4,11 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -17,17 +13,10 @@ from typing import Any
 
 import pytest
 
+from tests.browser import server as server_process
+from tests.browser.server import CHROMIUM_ARGS
+
 ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 IDLE = (
     "[data-testid=stApp][data-test-script-state=notRunning][data-test-connection-state=CONNECTED]"
 )
@@ -73,12 +62,6 @@ def env_vars(**values: str | None) -> Iterator[None]:
                 os.environ[k] = v
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @dataclass
 class Server:
     """One `streamlit run streamlit_app.py` process on 127.0.0.1."""
@@ -88,69 +71,25 @@ class Server:
     log: Path
     info: dict[str, Any] = field(default_factory=dict)
 
-    def log_tail(self, lines: int = 40) -> str:
-        try:
-            return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return ""
-
 
 def start_server(env: dict[str, str], log: Path, cwd: Path) -> Server:
     """Start the app in `cwd` with `env` added to the environment minus every ZVIZ_ variable;
     return once it answers its health check (raises RuntimeError with the log if it does not)."""
-    port = _free_port()
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("ZVIZ_")}
     full_env.update(env)
     full_env["PYTHONPATH"] = str(ROOT)
-    command = [
-        sys.executable,
-        "-m",
-        "streamlit",
-        "run",
-        str(ROOT / "streamlit_app.py"),
-        "--server.headless",
-        "true",
-        "--server.port",
-        str(port),
-        "--server.address",
-        "127.0.0.1",
-        "--browser.gatherUsageStats",
-        "false",
-        "--server.fileWatcherType",
-        "none",
-    ]
-    # Output goes to a file: a pipe that nobody reads (or that closes early) stalls the server.
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            command, cwd=str(cwd), env=full_env, stdout=out, stderr=subprocess.STDOUT
-        )
-    url = f"http://127.0.0.1:{port}"
-    server = Server(url, process, log)
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"streamlit exited with {process.returncode}:\n{server.log_tail()}")
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as response:
-                if response.read().strip() == b"ok":
-                    return server
-        except OSError:
-            time.sleep(0.1)
-    stop_server(server)
-    raise RuntimeError(
-        f"streamlit did not become healthy in {START_TIMEOUT_S} s:\n{server.log_tail()}"
-    )
+    process, url = server_process.launch(full_env, cwd, log)
+    try:
+        server_process.wait_healthy(process, url, log, START_TIMEOUT_S)
+    except RuntimeError:
+        server_process.stop(process)
+        raise
+    return Server(url, process, log)
 
 
 def stop_server(server: Server) -> None:
     """Stop the server process (by its pid) and wait for it."""
-    if server.process.poll() is None:
-        server.process.terminate()
-        try:
-            server.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.process.kill()
-            server.process.wait(timeout=10)
+    server_process.stop(server.process)
 
 
 @pytest.fixture(scope="session")
