@@ -130,7 +130,28 @@ class _RunContext:
             self._discard(written)
             self._record_failure(step_id, name, position, started, step_config, inputs, exc)
             raise
-        finished = now()
+        write = self._step_record(
+            step_id, name, position, started, now(), step_config, inputs, stored=stored
+        )
+        self.client._db.write_in_background(write, on_error=lambda: self._discard(written))
+        for item, value in zip(stored, self._values(step, result, len(stored)), strict=True):
+            self.sources[id(value)] = (item["version_id"], value)
+        return result
+
+    def _step_record(
+        self,
+        step_id: UUID,
+        name: str,
+        position: int,
+        started: datetime,
+        finished: datetime,
+        step_config: dict,
+        inputs: dict[str, UUID],
+        stored: list[dict[str, Any]] | None = None,
+        error: str | None = None,
+    ) -> Callable[[Any], None]:
+        """The write that records a finished step: its row, input edges and artifact versions;
+        with an error, the step and its run as failed."""
 
         def write(cur: Any) -> None:
             run_sql.insert_step(
@@ -139,22 +160,22 @@ class _RunContext:
                 run_id=self.run_id,
                 name=name,
                 position=position,
-                status=ExecutionStatus.COMPLETED,
+                status=ExecutionStatus.FAILED if error else ExecutionStatus.COMPLETED,
                 start=started,
                 end=finished,
-                error=None,
+                error=error,
                 config_json=dumps(step_config),
                 inputs=inputs,
             )
-            for item in stored:
+            for item in stored or []:
                 artifact_sql.insert_version(
                     cur, run_id=self.run_id, step_run_id=step_id, now=finished, **item
                 )
+            if error:
+                failure = f"Step '{name}' failed: {error}"
+                run_sql.finish_run(cur, self.run_id, ExecutionStatus.FAILED, failure, finished)
 
-        self.client._db.write_in_background(write, on_error=lambda: self._discard(written))
-        for item, value in zip(stored, self._values(step, result, len(stored)), strict=True):
-            self.sources[id(value)] = (item["version_id"], value)
-        return result
+        return write
 
     def _record_failure(
         self,
@@ -166,27 +187,15 @@ class _RunContext:
         inputs: dict[str, UUID],
         exc: BaseException,
     ) -> None:
-        error = _error_text(exc)
-        finished = now()
-
-        def write(cur: Any) -> None:
-            run_sql.insert_step(
-                cur,
-                step_id=step_id,
-                run_id=self.run_id,
-                name=name,
-                position=position,
-                status=ExecutionStatus.FAILED,
-                start=started,
-                end=finished,
-                error=error,
-                config_json=dumps(step_config),
-                inputs=inputs,
+        try:
+            self.client._db.flush_background()
+        except BaseException as earlier:
+            log.error(
+                "zviz: an earlier step of run %s could not be recorded: %s", self.run_name, earlier
             )
-            run_sql.finish_run(
-                cur, self.run_id, ExecutionStatus.FAILED, f"Step '{name}' failed: {error}", finished
-            )
-
+        write = self._step_record(
+            step_id, name, position, started, now(), step_config, inputs, error=_error_text(exc)
+        )
         try:
             self.client._db.write(write)
             self.failure_recorded = True
