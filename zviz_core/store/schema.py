@@ -131,7 +131,24 @@ ALTER TABLE curated_visualizations ADD COLUMN run_name VARCHAR;
     + ";"
 )
 
-MIGRATIONS: list[tuple[int, str]] = [(1, _V1), (2, _V2), (3, _V3), (4, _V4)]
+# v5: logins. Failed-login counters live here so that every app process (and replica) throttles
+# the same user and address; keys are hashes, so a username typed by mistake (often a password)
+# is not kept in clear. Login cookies are accepted only while their hash is listed: logging out or
+# removing the user deletes the row, and a copied cookie stops working. Rows expire with the
+# cookie.
+_V5 = """
+CREATE TABLE login_failures (
+    scope VARCHAR NOT NULL, key_hash VARCHAR NOT NULL, failures INTEGER NOT NULL,
+    last_failure TIMESTAMP NOT NULL, locked_until TIMESTAMP, PRIMARY KEY (scope, key_hash)
+);
+CREATE TABLE login_cookies (
+    token_hash VARCHAR PRIMARY KEY, username VARCHAR NOT NULL, issued TIMESTAMP NOT NULL,
+    expires TIMESTAMP NOT NULL
+);
+CREATE INDEX login_cookies_user ON login_cookies (username);
+"""
+
+MIGRATIONS: list[tuple[int, str]] = [(1, _V1), (2, _V2), (3, _V3), (4, _V4), (5, _V5)]
 LATEST = MIGRATIONS[-1][0]
 
 
