@@ -15,6 +15,7 @@ from tests.factories import run_everything
 from zviz_core import Client
 from zviz_core.models import ArtifactVisualizationResponse, PipelineRunResponse
 from zviz_core.ui import session
+from zviz_core.ui.notices import WORD_JOINER
 
 APP = Path(__file__).resolve().parents[2] / "streamlit_app.py"
 TIMEOUT = 30
@@ -76,8 +77,9 @@ def texts(at: AppTest, kind: str) -> list[str]:
 
 
 def plain(text: str) -> str:
-    """Markdown-escaped text as the user reads it (backslash escapes removed)."""
-    return re.sub(r"\\(.)", r"\1", text)
+    """Markdown-escaped text as the user reads it (backslash escapes and the invisible word
+    joiners that keep URLs from becoming links removed)."""
+    return re.sub(r"\\(.)", r"\1", text).replace(WORD_JOINER, "")
 
 
 def link_labels(at: AppTest) -> list[str]:

@@ -15,7 +15,7 @@ import pytest
 from PIL import Image
 
 from tests.app.conftest import no_exception
-from tests.app.test_render import in_tile, kinds
+from tests.app.test_render import in_tile, kinds, markdown_shown
 from zviz_core import Client, pipeline, step
 from zviz_core.enums import VisualizationType as V
 from zviz_core.errors import InvalidInputError
@@ -167,20 +167,17 @@ def test_every_hostile_artifact_is_contained_in_its_tile(open_page, dashboard) -
     assert "deep" in _messages(at, tiles["deep.json"]).lower()
     huge = _messages(at, tiles["huge.json"])
     assert "MB" in huge and "download" in huge.lower()
-    script = [
-        n.value for n in in_tile(at, tiles["script.md"]) if getattr(n, "type", "") == "markdown"
-    ]
-    assert any("<script>" in text and "document.title" in text for text in script)
+    script = markdown_shown(in_tile(at, tiles["script.md"]))
+    assert any("&lt;script&gt;" in text and "document.title" in text for text in script)
     assert "missing" in _messages(at, tiles["deleted.md"])
-    good = [n.value for n in in_tile(at, tiles["good.md"]) if getattr(n, "type", "") == "markdown"]
+    good = markdown_shown(in_tile(at, tiles["good.md"]))
     assert any("Still here" in text for text in good)
 
 
-def test_markdown_html_is_never_allowed(open_page, dashboard) -> None:
+def test_markdown_html_is_shown_as_text(open_page, dashboard) -> None:
     at = open_page("overview")
-    for node in in_tile(at, dashboard["tiles"]["script.md"]):
-        if getattr(node, "type", "") == "markdown":
-            assert not node.proto.allow_html
+    shown = markdown_shown(in_tile(at, dashboard["tiles"]["script.md"]))
+    assert shown and not [text for text in shown if "<script" in text or "<b>" in text]
 
 
 def test_a_ten_thousand_character_name_is_refused_and_nothing_changes(

@@ -60,6 +60,13 @@ def kinds(nodes: list[Any]) -> set[str]:
     return {getattr(n, "type", "") for n in nodes}
 
 
+def markdown_shown(nodes: list[Any]) -> list[str]:
+    """The HTML of every Markdown visualization among `nodes` (zviz renders Markdown artifacts
+    itself and shows the HTML with st.html), starting at the artifact's own first element."""
+    bodies = [n.proto.body for n in nodes if getattr(n, "type", "") == "html"]
+    return [body.split('<div class="zviz-md">', 1)[-1] for body in bodies]
+
+
 def pin_all(client: Client, run) -> dict[str, Any]:
     """Put one tile per step's first visualization on the project; returns tile ids by step."""
     project = client.active_project
@@ -118,9 +125,8 @@ def test_every_type_renders_in_its_tile(open_page, client: Client, run) -> None:
     assert "image" in kinds(in_tile(at, tiles["picture"]))
     assert "json" in kinds(in_tile(at, tiles["metrics"]))
     assert "vega_lite_chart" in kinds(in_tile(at, tiles["chart"]))
-    card = [n for n in in_tile(at, tiles["card"]) if getattr(n, "type", "") == "markdown"]
-    assert any(n.value.startswith("# Model card") for n in card)
-    assert not any(n.proto.allow_html for n in card)
+    card = markdown_shown(in_tile(at, tiles["card"]))
+    assert any(text.startswith("<h1>Model card</h1>") for text in card), card
 
 
 def test_markdown_with_html_is_not_rendered_as_html(open_page, client: Client) -> None:
@@ -136,8 +142,10 @@ def test_markdown_with_html_is_not_rendered_as_html(open_page, client: Client) -
 
     run = client.get_pipeline_run(cards().id)
     at = open_page("runs", id=run.id)
-    shown = [m for m in at.markdown if "Card" in m.value]
-    assert shown and not shown[0].proto.allow_html
+    shown = [text for text in markdown_shown(_subtree(at._tree)) if "Card" in text]
+    assert shown, "the Markdown is shown"
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in shown[0]
+    assert "<script" not in shown[0] and "onclick" not in shown[0].replace("&lt;b onclick", "")
 
 
 def test_image_keeps_its_format_and_natural_size(open_page, run) -> None:

@@ -14,14 +14,14 @@ from zviz_core.client import Client
 from zviz_core.errors import ArtifactLoadError
 from zviz_core.models import ArtifactVersionResponse, ArtifactVisualizationResponse
 from zviz_core.ui import fmt, nav, render
-from zviz_core.ui.notices import md_escape
+from zviz_core.ui.notices import contained, md_escape
 
 
 def _tab_labels(vizs: list[ArtifactVisualizationResponse]) -> list[str]:
     labels = []
     for viz in vizs:
         file = viz.uri.rstrip("/").rsplit("/", 1)[-1]
-        label = f"{render.LABELS[viz.type]} · {file}"
+        label = f"{render.LABELS[viz.type]} · {md_escape(file)}"
         labels.append(label if label not in labels else f"{label} ({viz.position})")
     return labels
 
@@ -63,43 +63,86 @@ def visualization_tabs(
             render.download_button(client, viz, key=f"viz-dl-{viz.id}")
 
 
-def _artifact_files(client: Client, uri: str) -> list[tuple[str, str]]:
-    """(absolute path, path inside the artifact) of every file under an artifact's folder."""
-    if not is_remote(uri):
-        found = []
-        for folder, _, files in os.walk(uri):
-            for name in files:
-                path = os.path.join(folder, name)
-                found.append((path, os.path.relpath(path, uri)))
-        return found
+def _local_files(uri: str) -> list[tuple[str, str, int]]:
+    root = os.path.realpath(uri)
+    found = []
+    for folder, _, files in os.walk(uri):
+        for name in files:
+            path = os.path.join(folder, name)
+            # A link could point anywhere on the server: only the folder's own files are zipped.
+            if os.path.islink(path) or not os.path.realpath(path).startswith(root + os.sep):
+                continue
+            found.append((path, os.path.relpath(path, uri), os.lstat(path).st_size))
+    return found
+
+
+@st.cache_data(show_spinner=False, ttl=60, max_entries=256)
+def _remote_files(uri: str, _client: Client) -> list[tuple[str, str, int]]:
     import fsspec
 
-    fs, root = fsspec.core.url_to_fs(uri, **client.artifact_store.storage_options)
-    protocol = uri.split("://", 1)[0]
-    return [(f"{protocol}://{p}", p[len(root) :].lstrip("/")) for p in fs.find(root)]
+    from zviz_core.artifacts.store import translated_errors
+
+    with translated_errors(uri):
+        fs, root = fsspec.core.url_to_fs(uri, **_client.artifact_store.storage_options)
+        protocol = uri.split("://", 1)[0]
+        return [
+            (f"{protocol}://{p}", p[len(root) :].lstrip("/"), int(info.get("size") or 0))
+            for p, info in fs.find(root, detail=True).items()
+        ]
+
+
+def artifact_files(client: Client, uri: str) -> list[tuple[str, str, int]]:
+    """(absolute path, path inside the artifact, size in bytes) of every file under an
+    artifact's folder; remote listings are cached for a minute."""
+    return _remote_files(uri, client) if is_remote(uri) else _local_files(uri)
 
 
 def zipped_artifact(client: Client, av: ArtifactVersionResponse) -> bytes:
     """Return a zip of every file of an artifact version (its stored value and visualizations).
 
-    Raises ArtifactLoadError when the folder is missing or larger than the download limit.
+    Raises ArtifactLoadError when the folder is missing or its files add up to more than the
+    download limit; the sizes are checked before any file is read.
     """
-    files = _artifact_files(client, av.uri)
+    files = artifact_files(client, av.uri)
     if not files:
         raise ArtifactLoadError(f"The artifact's folder {av.uri} is missing or empty.")
+    limit = render.download_limit()
+    total = sum(size for _, _, size in files)
+    if total > limit:
+        raise ArtifactLoadError(render.too_large_to_download(total, limit))
     buffer = io.BytesIO()
-    total = 0
+    read = 0
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for path, name in files:
-            data = client.artifact_store.read_bytes(path)
-            total += len(data)
-            if total > render.DOWNLOAD_LIMIT:
-                raise ArtifactLoadError(
-                    f"This artifact is larger than {render.DOWNLOAD_LIMIT // render.MB} MB; "
-                    f"copy it from {av.uri} instead."
-                )
+        for path, name, _ in files:
+            data = client.artifact_store.read_bytes(path, limit - read + 1)
+            read += len(data)
+            if read > limit:  # a file grew after it was listed
+                raise ArtifactLoadError(render.too_large_to_download(read, limit))
             archive.writestr(name, data)
     return buffer.getvalue()
+
+
+def _zip_button(client: Client, av: ArtifactVersionResponse) -> None:
+    files = artifact_files(client, av.uri)
+    total = sum(size for _, _, size in files)
+    if not files:
+        st.caption(":material/folder_off: The artifact's folder is missing or empty.")
+    elif total > render.download_limit():
+        st.caption(
+            f":material/file_download_off: {render.too_large_to_download(total)}",
+            help=f"Copy it from the artifact store: {md_escape(av.uri)}",
+        )
+    else:
+        st.download_button(
+            "Download artifact",
+            data=lambda: zipped_artifact(client, av),
+            file_name=f"{av.name}-v{av.version}.zip",
+            mime="application/zip",
+            key=f"artifact-zip-{av.id}",
+            on_click="ignore",
+            icon=":material/folder_zip:",
+            help=f"All {len(files):,} files, {total / render.MB:,.1f} MB before compression",
+        )
 
 
 def _metadata(metadata: dict[str, Any]) -> None:
@@ -129,16 +172,8 @@ def artifact_version_view(
         head.markdown(f"#### {md_escape(label)}", width="content")
         head.badge(f"{md_escape(av.name)} v{av.version}", color="gray", width="content")
         head.space("stretch")
-        with head:
-            st.download_button(
-                "Download artifact",
-                data=lambda: zipped_artifact(client, av),
-                file_name=f"{av.name}-v{av.version}.zip",
-                mime="application/zip",
-                key=f"artifact-zip-{av.id}",
-                on_click="ignore",
-                icon=":material/folder_zip:",
-            )
+        with head, contained(what="The artifact's download"):
+            _zip_button(client, av)
         facts = f"`{av.data_type.replace('`', '')}` · created {fmt.when(av.created)}"
         st.caption(facts)
         if show_source and av.run_id is not None:

@@ -13,12 +13,27 @@ from zviz_core.ui import nav
 PAGE_SIZE = 20
 
 
-def current_page(param: str = "page") -> int:
-    """Return the 1-based page number from the URL (1 when absent or invalid)."""
-    try:
-        return max(1, int(nav.param(param) or 1))
-    except ValueError:
+PAGE_MAX = 1_000_000  # far past any list; larger numbers overflow the store's OFFSET
+
+
+def current_page(param: str = "page", *, warn: bool = False) -> int:
+    """Return the 1-based page number from the URL: 1 when absent, and 1 with a warning (when
+    `warn`) when it is not a whole number from 1 to PAGE_MAX."""
+    raw = nav.param(param)
+    if raw is None:
         return 1
+    text = raw.strip()
+    # Checked before int(): 5,000 digits would raise inside int() itself.
+    if text.isascii() and text.isdigit() and len(text) <= len(str(PAGE_MAX)):
+        number = int(text)
+        if 1 <= number <= PAGE_MAX:
+            return number
+    if warn:
+        st.warning(
+            "The page number in this address is not a page of this list; showing the first page.",
+            icon=":material/warning:",
+        )
+    return 1
 
 
 def _changed(key: str, param: str, to_url: Callable[[Any], str | None], reset: Sequence[str]):

@@ -14,21 +14,29 @@ from zviz_core.errors import ZvizError
 
 log = logging.getLogger("zviz.ui")
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
+# Streamlit's Markdown (remark-gfm) turns bare URLs and e-mail addresses into links after
+# backslash escapes are resolved, so escaping cannot stop it; an invisible word joiner inside
+# the trigger ("http", "www", "@") does, and the text still reads the same.
+_AUTOLINK = re.compile(r"(?i)(https?|ftp|mailto|xmpp|www)(?=\\?[:.])|(@)")
+WORD_JOINER = "\u2060"
 
 
 def md_escape(text: str) -> str:
-    """Return `text` escaped so that st.markdown shows it literally (no links, HTML or styling)."""
-    return _MD_SPECIAL.sub(r"\\\1", text.replace("\n", " "))
+    """Return `text` escaped so that st.markdown shows it literally: no HTML, styling or links,
+    bare URLs and e-mail addresses included."""
+    escaped = _MD_SPECIAL.sub(r"\\\1", text.replace("\n", " "))
+    return _AUTOLINK.sub(lambda m: m.group(0) + WORD_JOINER, escaped)
 
 
 def show_error(exc: BaseException, box: Any = None, what: str = "This part of the page") -> None:
     """Show `exc` in `box` (default: here): a ZvizError's own message, otherwise a generic one.
 
-    Unexpected errors are logged with their traceback and never shown to the user.
+    The message is shown literally: it may quote a URL parameter, a name or a path, none of
+    which may become a link. Unexpected errors are logged with their traceback and never shown.
     """
     target = box if box is not None else st
     if isinstance(exc, ZvizError):
-        target.error(str(exc), icon=":material/error:")
+        target.error(md_escape(str(exc)), icon=":material/error:")
     else:
         log.error("zviz: %s failed", what, exc_info=exc)
         target.error(

@@ -8,18 +8,20 @@ import json
 import logging
 import os
 import posixpath
+import sys
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import streamlit as st
 
 from zviz_core.artifacts.store import is_remote
 from zviz_core.client import Client
 from zviz_core.enums import VisualizationType
-from zviz_core.errors import ArtifactLoadError, ArtifactStoreUnreachableError
+from zviz_core.errors import ArtifactLoadError, ArtifactStoreUnreachableError, ArtifactTooLargeError
 from zviz_core.models import ArtifactVisualizationResponse
+from zviz_core.ui import outside
 from zviz_core.ui.notices import contained, md_escape
 
 log = logging.getLogger("zviz.ui")
@@ -37,10 +39,17 @@ INLINE_LIMITS: dict[VisualizationType, int] = {
     VisualizationType.JSON: 5 * MB,
     VisualizationType.VEGA_LITE: 5 * MB,
 }
-DOWNLOAD_LIMIT = 200 * MB
+# What the app reads into its memory for one download; ZVIZ_DOWNLOAD_LIMIT_MB changes it.
+DOWNLOAD_LIMIT_ENV = "ZVIZ_DOWNLOAD_LIMIT_MB"
+DEFAULT_DOWNLOAD_LIMIT_MB = 200
 CSV_PREVIEW_ROWS = 500
-# DuckDB reads remote CSVs only with its httpfs extension: preview a remote one's first bytes.
-REMOTE_CSV_PREVIEW_BYTES = 2 * MB
+# A table this wide already needs sideways scrolling; hundreds of thousands of columns took
+# 27 s of CPU and 1.6 GB to show whole.
+CSV_PREVIEW_COLUMNS = 100
+# A CSV's first bytes decide how it is previewed, and DuckDB reads remote CSVs only with its
+# httpfs extension: a remote or very wide CSV is previewed from this much of its start.
+CSV_HEAD_BYTES = 2 * MB
+REMOTE_CSV_PREVIEW_BYTES = CSV_HEAD_BYTES
 MAX_PIXELS = 40_000_000
 JSON_FULLY_EXPANDED_CHARS = 20_000
 # Longer Markdown or JSON scrolls inside a fixed-height tile; shorter keeps its natural height.
@@ -74,6 +83,70 @@ MIMES = {
     VisualizationType.VEGA_LITE: "application/json",
 }
 EXPAND_KEY = "zviz.expand"
+T = TypeVar("T")
+
+
+def download_limit() -> int:
+    """Return the largest file, in bytes, the app reads into memory for one download or
+    preview: ZVIZ_DOWNLOAD_LIMIT_MB megabytes (default 200). A value that is not a positive
+    number is logged and the default used."""
+    raw = os.environ.get(DOWNLOAD_LIMIT_ENV, "").strip()
+    if raw:
+        try:
+            value = float(raw)
+        except ValueError:
+            value = -1.0
+        if 0 < value < 1e9:
+            return int(value * MB)
+        log.warning(
+            "zviz: %s=%r is not a positive number of MB; using %s",
+            DOWNLOAD_LIMIT_ENV,
+            raw,
+            DEFAULT_DOWNLOAD_LIMIT_MB,
+        )
+    return DEFAULT_DOWNLOAD_LIMIT_MB * MB
+
+
+def inline_limit(vtype: VisualizationType) -> int:
+    """Return the largest file of a type shown whole in the app (never above the download
+    limit: showing a file reads it into memory just as downloading it does)."""
+    return min(INLINE_LIMITS[vtype], download_limit())
+
+
+def _mb(size: int) -> str:
+    return f"{size / MB:,.1f} MB" if size < 10 * MB else f"{size / MB:,.0f} MB"
+
+
+# -- remembered failures ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Failed:
+    """What a cached preparation returns instead of raising, so that a file that failed once is
+    not read and parsed again on every rerun (a 100 MB one-line CSV took 20 s to fail)."""
+
+    message: str
+
+
+def _remembered(work: Callable[[], T], what: str) -> T | _Failed:
+    try:
+        return work()
+    except ArtifactStoreUnreachableError:
+        raise  # the store may be back on the next run: nothing to remember
+    except ArtifactLoadError as exc:
+        return _Failed(str(exc))
+    except Exception:
+        log.exception("zviz: preparing %s failed", what)
+        return _Failed(
+            f"{what} could not be shown because of an unexpected error; the app's log has the "
+            "details."
+        )
+
+
+def _unwrap(result: T | _Failed) -> T:
+    if isinstance(result, _Failed):
+        raise ArtifactLoadError(result.message)
+    return result
 
 
 # -- reading files ------------------------------------------------------------------------------
@@ -92,7 +165,7 @@ def file_size(client: Client, viz: ArtifactVisualizationResponse) -> int:
 
 
 def _load(client: Client, viz: ArtifactVisualizationResponse) -> str | bytes:
-    return client.load_visualization_content(viz, max_bytes=INLINE_LIMITS[viz.type]).value
+    return client.load_visualization_content(viz, max_bytes=inline_limit(viz.type)).value
 
 
 def _text(client: Client, viz: ArtifactVisualizationResponse) -> str:
@@ -129,9 +202,13 @@ def sandbox_document(content: str) -> str:
 @st.cache_data(show_spinner=False, max_entries=128, ttl=3600)
 def _image(
     user: str, viz_id: str, uri: str, _client: Client, _viz: Any
-) -> tuple[bytes, int, int, str]:
-    value = _load(_client, _viz)
-    return checked_image(value if isinstance(value, bytes) else value.encode("utf-8", "replace"))
+) -> tuple[bytes, int, int, str] | _Failed:
+    def work() -> tuple[bytes, int, int, str]:
+        value = _load(_client, _viz)
+        data = value if isinstance(value, bytes) else value.encode("utf-8", "replace")
+        return checked_image(data)
+
+    return _remembered(work, "This image")
 
 
 def checked_image(data: bytes) -> tuple[bytes, int, int, str]:
@@ -182,11 +259,84 @@ def checked_image(data: bytes) -> tuple[bytes, int, int, str]:
         ) from exc
 
 
-@st.cache_data(show_spinner=False, max_entries=256, ttl=3600)
-def _csv_frame(user: str, viz_id: str, uri: str, _client: Client, _viz: Any) -> Any:
+@dataclass(frozen=True, slots=True)
+class CsvPreview:
+    """What a CSV tile shows: `frame`, the file's data rows (None when not counted) and, when
+    only the first CSV_PREVIEW_COLUMNS are shown, its columns (a lower bound when
+    `header_cut`: the header line alone is longer than CSV_HEAD_BYTES)."""
+
+    frame: Any
+    rows: int | None = None
+    columns: int | None = None
+    header_cut: bool = False
+
+
+def _decode(data: bytes) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("latin-1")  # maps every byte: a preview still shows
+
+
+def _unnamed_index(frame: Any) -> Any:
+    # A frame saved with its index (df.describe().to_csv()) reads back with an unnamed column.
+    if len(frame.columns) and str(frame.columns[0]) == "Unnamed: 0":
+        frame = frame.rename(columns={frame.columns[0]: ""})
+    return frame
+
+
+def wide_csv_preview(
+    head: bytes, whole: bool, rows: int = CSV_PREVIEW_ROWS, columns: int = CSV_PREVIEW_COLUMNS
+) -> CsvPreview | None:
+    """Return a preview of the first `columns` columns and `rows` rows of a CSV whose header has
+    more than `columns` fields, read from its first bytes `head` (`whole`: all of the file), or
+    None for a narrower CSV. Only `head` is parsed, so the cost is bounded whatever the width.
+    """
+    import csv
+
     import pandas as pd
 
-    text = _text(_client, _viz)
+    newline = head.find(b"\n")
+    if newline < 0 and not whole:
+        # One line longer than `head`: a header without its end; its last field may be cut.
+        fields = next(csv.reader([_decode(head)]), [])[:-1]
+        frame = pd.DataFrame(columns=_unique(fields[:columns]))
+        return CsvPreview(frame, None, len(fields), header_cut=True)
+    if not whole:
+        head = head[: head.rfind(b"\n") + 1]
+    reader = csv.reader(io.StringIO(_decode(head), newline=""))
+    header = next(reader, [])
+    if len(header) <= columns:
+        return None
+    kept = []
+    total = 0
+    for record in reader:
+        total += 1
+        if len(kept) < rows:
+            kept.append(record[:columns])
+    buffer = io.StringIO()
+    csv.writer(buffer).writerows([header[:columns], *kept])
+    buffer.seek(0)
+    try:
+        frame = pd.read_csv(buffer)
+    except (pd.errors.ParserError, ValueError):
+        frame = pd.DataFrame(kept, columns=_unique(header[:columns]))
+    return CsvPreview(_unnamed_index(frame), total if whole else None, len(header))
+
+
+def _unique(names: list[str]) -> list[str]:
+    seen: dict[str, int] = {}
+    out = []
+    for name in names:
+        count = seen.get(name, 0)
+        seen[name] = count + 1
+        out.append(name if count == 0 else f"{name}.{count}")
+    return out
+
+
+def _csv_whole(text: str) -> Any:
+    import pandas as pd
+
     try:
         frame = pd.read_csv(io.StringIO(text))
     except pd.errors.EmptyDataError:
@@ -199,10 +349,7 @@ def _csv_frame(user: str, viz_id: str, uri: str, _client: Client, _viz: Any) -> 
             frame = pd.read_csv(io.StringIO(text), engine="python", on_bad_lines=lambda f: f)
     except ValueError as exc:
         raise ArtifactLoadError(f"This CSV file could not be read as a table: {exc}") from exc
-    # A frame saved with its index (df.describe().to_csv()) reads back with an unnamed column.
-    if len(frame.columns) and str(frame.columns[0]) == "Unnamed: 0":
-        frame = frame.rename(columns={frame.columns[0]: ""})
-    return frame
+    return _unnamed_index(frame)
 
 
 def _duckdb_preview(con: Any, uri: str, rows: int, encoding: str) -> tuple[Any, Any]:
@@ -217,21 +364,17 @@ def _duckdb_preview(con: Any, uri: str, rows: int, encoding: str) -> tuple[Any, 
     return frame, total
 
 
-@st.cache_data(show_spinner=False, max_entries=32, ttl=3600)
-def _csv_preview(
-    user: str, uri: str, size: int, mtime: float, rows: int, _client: Client
-) -> tuple[Any, int | None]:
-    """The first `rows` rows of a large CSV and its row count (None when unknown)."""
+def _large_csv(uri: str, head: bytes, rows: int) -> CsvPreview:
+    """The first `rows` rows of a CSV too large to read whole, with its row count when known."""
     if is_remote(uri):
         import pandas as pd
 
-        head = _client.artifact_store.read_bytes(uri, REMOTE_CSV_PREVIEW_BYTES)
         head = head[: head.rfind(b"\n") + 1] or head
         try:
             frame = pd.read_csv(io.BytesIO(head), nrows=rows)
         except (pd.errors.ParserError, ValueError) as exc:
             raise ArtifactLoadError(f"This CSV file could not be read as a table: {exc}") from exc
-        return frame, None
+        return CsvPreview(frame)
     import duckdb
 
     # A private in-memory database: the CSV never touches the store's connection.
@@ -251,19 +394,59 @@ def _csv_preview(
         raise ArtifactLoadError(
             f"This CSV file could not be read as a table: {str(exc).splitlines()[0]}"
         ) from exc
-    return frame, None if total is None else int(total[0])
+    return CsvPreview(frame, None if total is None else int(total[0]))
+
+
+@st.cache_data(show_spinner=False, max_entries=64, ttl=3600)
+def _csv_table(
+    user: str, uri: str, size: int, mtime: float, limit: int, _client: Client, _viz: Any
+) -> CsvPreview | _Failed:
+    """A CSV's preview: whole when at most `limit` bytes and narrow, else bounded."""
+
+    def work() -> CsvPreview:
+        head = _client.artifact_store.read_bytes(uri, CSV_HEAD_BYTES)
+        wide = wide_csv_preview(head, whole=len(head) >= size)
+        if wide is not None:
+            return wide
+        if size > limit:
+            return _large_csv(uri, head, CSV_PREVIEW_ROWS)
+        text = _decode(head) if len(head) >= size else _text(_client, _viz)
+        return CsvPreview(_csv_whole(text))
+
+    return _remembered(work, "This CSV visualization")
 
 
 @st.cache_data(show_spinner=False, max_entries=256, ttl=3600)
-def _json(user: str, viz_id: str, uri: str, _client: Client, _viz: Any) -> tuple[Any, int]:
-    text = _text(_client, _viz)
-    return parse_json(text, "JSON"), len(text)
+def _json(
+    user: str, viz_id: str, uri: str, _client: Client, _viz: Any
+) -> tuple[Any, int, int] | _Failed:
+    def work() -> tuple[Any, int, int]:
+        text = _text(_client, _viz)
+        document, long_numbers = parse_json(text, "JSON")
+        return document, len(text), long_numbers
+
+    return _remembered(work, "This JSON visualization")
 
 
-def parse_json(text: str, what: str) -> Any:
-    """Return the parsed document; raises ArtifactLoadError saying where the JSON is invalid."""
+def _int_digits_limit() -> int:
+    return sys.get_int_max_str_digits() or 1_000_000_000
+
+
+def parse_json(text: str, what: str) -> tuple[Any, int]:
+    """Return the parsed document and how many of its integers were kept as text because they
+    have more digits than Python converts (4,300 by default); raises ArtifactLoadError saying
+    where the JSON is invalid."""
+    limit = _int_digits_limit()
+    long_numbers = [0]
+
+    def integer(digits: str) -> int | str:
+        if len(digits.lstrip("-")) <= limit:
+            return int(digits)
+        long_numbers[0] += 1
+        return digits
+
     try:
-        return json.loads(text)
+        return json.loads(text, parse_int=integer), long_numbers[0]
     except json.JSONDecodeError as exc:
         raise ArtifactLoadError(
             f"This {what} visualization is not valid JSON ({exc.msg} at line {exc.lineno}, "
@@ -274,14 +457,37 @@ def parse_json(text: str, what: str) -> Any:
             f"This {what} visualization is nested too deeply to show (hundreds of levels); "
             "download it to inspect it."
         ) from exc
+    except ValueError as exc:  # e.g. a float literal Python cannot convert
+        raise ArtifactLoadError(
+            f"This {what} visualization holds a value that cannot be read ({exc}); download it "
+            "to inspect it."
+        ) from exc
 
 
 @st.cache_data(show_spinner=False, max_entries=256, ttl=3600)
-def _vega_spec(user: str, viz_id: str, uri: str, _client: Client, _viz: Any) -> dict:
-    spec = parse_json(_text(_client, _viz), "chart")
-    if not isinstance(spec, dict):
-        raise ArtifactLoadError("This chart is not a Vega-Lite specification (a JSON object).")
-    return interactive(spec)
+def _vega_spec(
+    user: str, viz_id: str, uri: str, _client: Client, _viz: Any
+) -> outside.Safe | _Failed:
+    def work() -> outside.Safe:
+        spec, _ = parse_json(_text(_client, _viz), "chart")
+        if not isinstance(spec, dict):
+            raise ArtifactLoadError("This chart is not a Vega-Lite specification (a JSON object).")
+        safe = outside.vega_lite_spec(spec)
+        return outside.Safe(interactive(safe.content), safe.blocked)
+
+    return _remembered(work, "This chart")
+
+
+@st.cache_data(show_spinner=False, max_entries=256, ttl=3600)
+def _markdown_html(
+    user: str, viz_id: str, uri: str, _client: Client, _viz: Any
+) -> tuple[outside.Safe, bool] | _Failed:
+    def work() -> tuple[outside.Safe, bool]:
+        text = _text(_client, _viz)
+        long = len(text) > SHORT_TEXT_CHARS or text.count("\n") > SHORT_TEXT_LINES
+        return outside.markdown_html(text), long
+
+    return _remembered(work, "This Markdown visualization")
 
 
 def interactive(spec: dict) -> dict:
@@ -315,7 +521,7 @@ def _html(client: Client, viz: ArtifactVisualizationResponse, ctx: _Context) -> 
 
 
 def _image_renderer(client: Client, viz: ArtifactVisualizationResponse, ctx: _Context) -> None:
-    data, width, height, fmt = _image(ctx.user, str(viz.id), viz.uri, client, viz)
+    data, width, height, fmt = _unwrap(_image(ctx.user, str(viz.id), viz.uri, client, viz))
     # Naming the format stops st.image from re-encoding (PNG to JPEG) on every run.
     st.image(
         data,
@@ -326,32 +532,43 @@ def _image_renderer(client: Client, viz: ArtifactVisualizationResponse, ctx: _Co
 
 
 def _csv(client: Client, viz: ArtifactVisualizationResponse, ctx: _Context) -> None:
-    frame = _csv_frame(ctx.user, str(viz.id), viz.uri, client, viz)
-    st.dataframe(frame, height=_table_height(len(frame), ctx.height), hide_index=True)
-
-
-def _csv_large(client: Client, viz: ArtifactVisualizationResponse, ctx: _Context) -> None:
     mtime = 0.0 if is_remote(viz.uri) else os.stat(viz.uri).st_mtime
-    frame, total = _csv_preview(ctx.user, viz.uri, ctx.size, mtime, CSV_PREVIEW_ROWS, client)
-    of = f"{total:,}" if total is not None else "an unknown number of"
-    st.caption(
-        f"Preview: the first {len(frame):,} of {of} rows of a {ctx.size / MB:,.1f} MB file. "
-        "Download it for all of it."
-    )
+    limit = inline_limit(viz.type)
+    preview = _unwrap(_csv_table(ctx.user, viz.uri, ctx.size, mtime, limit, client, viz))
+    frame = preview.frame
+    parts = []
+    if preview.columns is not None:
+        of = f"more than {preview.columns:,}" if preview.header_cut else f"{preview.columns:,}"
+        parts.append(f"the first {len(frame.columns):,} of {of} columns")
+    if preview.header_cut:
+        parts.append(f"only the first {_mb(CSV_HEAD_BYTES)} of its first line were read")
+    elif ctx.size > limit or preview.columns is not None:
+        of = f"{preview.rows:,}" if preview.rows is not None else "an unknown number of"
+        parts.append(f"the first {len(frame):,} of {of} rows")
+    if parts:
+        st.caption(
+            f"Preview: {', '.join(parts)} of a {_mb(ctx.size)} file. Download it for all of it."
+        )
     st.dataframe(frame, height=_table_height(len(frame), ctx.height), hide_index=True)
-    if not ctx.in_tile:
-        download_button(client, viz, key=f"{ctx.key}-dl-big", size=ctx.size)
 
 
 def _markdown(client: Client, viz: ArtifactVisualizationResponse, ctx: _Context) -> None:
-    text = _text(client, viz)
-    long = len(text) > SHORT_TEXT_CHARS or text.count("\n") > SHORT_TEXT_LINES
+    safe, long = _unwrap(_markdown_html(ctx.user, str(viz.id), viz.uri, client, viz))
+    if safe.blocked:
+        st.caption(outside.blocked_note(safe.blocked), help="Outside content is blocked")
     box = st.container(height=ctx.height, border=False) if ctx.in_tile and long else st.container()
-    box.markdown(text, unsafe_allow_html=False)
+    # Rendered by zviz (raw HTML escaped, links and images filtered) and shown by st.html,
+    # which sanitises again; st.markdown would turn bare URLs into links.
+    box.html(safe.content)
 
 
 def _json_renderer(client: Client, viz: ArtifactVisualizationResponse, ctx: _Context) -> None:
-    document, chars = _json(ctx.user, str(viz.id), viz.uri, client, viz)
+    document, chars, long_numbers = _unwrap(_json(ctx.user, str(viz.id), viz.uri, client, viz))
+    if long_numbers:
+        st.caption(
+            f"{long_numbers:,} number(s) with more than {_int_digits_limit():,} digits are shown "
+            "as text."
+        )
     expanded: bool | int = True if chars <= JSON_FULLY_EXPANDED_CHARS else 1
     long = chars > SHORT_JSON_CHARS
     box = st.container(height=ctx.height, border=False) if ctx.in_tile and long else st.container()
@@ -359,8 +576,10 @@ def _json_renderer(client: Client, viz: ArtifactVisualizationResponse, ctx: _Con
 
 
 def _vega(client: Client, viz: ArtifactVisualizationResponse, ctx: _Context) -> None:
-    spec = _vega_spec(ctx.user, str(viz.id), viz.uri, client, viz)
-    st.vega_lite_chart(spec=spec, width="stretch")
+    safe = _unwrap(_vega_spec(ctx.user, str(viz.id), viz.uri, client, viz))
+    if safe.blocked:
+        st.caption(outside.blocked_note(safe.blocked))
+    st.vega_lite_chart(spec=safe.content, width="stretch")
 
 
 def _table_height(rows: int, limit: int) -> int | str:
@@ -411,17 +630,38 @@ def render_visualization(
     with contained(box, what=what), box:
         size = file_size(client, viz)
         ctx = _Context(client.user or "", key, height, in_tile, expandable, size)
-        if viz.type is VisualizationType.CSV and size > INLINE_LIMITS[viz.type]:
-            _csv_large(client, viz, ctx)
-        elif size > INLINE_LIMITS[viz.type]:
+        limit = inline_limit(viz.type)
+        if size > limit and viz.type is not VisualizationType.CSV:
+            # CSVs get a bounded preview instead; anything else would be read whole.
+            then = (
+                "Download it instead."
+                if size <= download_limit()
+                else "It is too large to download through the app, too."
+            )
             st.warning(
-                f"This {LABELS[viz.type]} visualization is {size / MB:,.1f} MB, more than the "
-                f"{INLINE_LIMITS[viz.type] // MB} MB shown in the app. Download it instead.",
+                f"This {LABELS[viz.type]} visualization is {_mb(size)}, more than the "
+                f"{_mb(limit)} shown in the app. {then}",
                 icon=":material/file_download:",
             )
-            download_button(client, viz, key=f"{key}-dl-big", size=size)
         else:
             _RENDERERS[viz.type](client, viz, ctx)
+
+
+def too_large_to_download(size: int, limit: int | None = None) -> str:
+    """The sentence shown instead of a download button for a file of `size` bytes."""
+    limit = download_limit() if limit is None else limit
+    return (
+        f"Too large to download through the app: {_mb(size)}, and the app reads at most "
+        f"{_mb(limit)} for a download ({DOWNLOAD_LIMIT_ENV})."
+    )
+
+
+def _download_bytes(client: Client, uri: str, limit: int) -> bytes:
+    # Checked again at click time: the file may have grown since the page was drawn.
+    data = client.artifact_store.read_bytes(uri, limit + 1)
+    if len(data) > limit:
+        raise ArtifactTooLargeError(too_large_to_download(len(data), limit), len(data))
+    return data
 
 
 def download_button(
@@ -435,25 +675,38 @@ def download_button(
 ) -> None:
     """Draw a button that downloads the visualization's file; the bytes are read only on click.
 
-    Files over DOWNLOAD_LIMIT get a disabled button that says where the file is instead.
+    A file over the download limit (download_limit()) gets a message instead, and is never
+    read; a file whose size cannot be found gets nothing (its visualization says why).
     """
+    if size is None:
+        try:
+            size = file_size(client, viz)
+        except ArtifactLoadError:
+            return
+    limit = download_limit()
+    if size > limit:
+        message = too_large_to_download(size, limit)
+        if icon_only:
+            st.caption(
+                ":material/file_download_off: Too large to download", help=message, width="content"
+            )
+        else:
+            st.caption(
+                f":material/file_download_off: {message} Copy it from the artifact store: "
+                f"{md_escape(viz.uri)}"
+            )
+        return
     name = posixpath.basename(viz.uri.rstrip("/")) or f"{viz.type.value}-{viz.id}"
-    too_big = size is not None and size > DOWNLOAD_LIMIT
     st.download_button(
         "" if icon_only else label,
-        data=(lambda: b"") if too_big else (lambda: client.artifact_store.read_bytes(viz.uri)),
+        data=lambda: _download_bytes(client, viz.uri, limit),
         file_name=name,
         mime=MIMES.get(viz.type, "application/octet-stream"),
         key=key,
         on_click="ignore",
         icon=":material/download:",
         type="tertiary" if icon_only else "secondary",
-        disabled=too_big,
-        help=(
-            f"Too large to download through the app; it is at {viz.uri}."
-            if too_big
-            else f"Download {name}"
-        ),
+        help=f"Download {md_escape(name)} ({_mb(size)})",
     )
 
 

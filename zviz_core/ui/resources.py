@@ -45,13 +45,15 @@ def _list_screen(
         needle = lists.url_text_input(
             "Name contains", param="q", key=f"{key}-q", placeholder="filter by name"
         )
-    page = fetch(lists.current_page(), needle or None)
+    page = fetch(lists.current_page(warn=True), needle or None)
     if page.total == 0:
         st.info(f"No {title.lower()} match." if needle else nothing, icon=":material/info:")
         return
     st.caption(f"{page.total:,} in all, newest first")
     if page.items:
         lists.rows(page.items, draw, key=f"{key}-rows")
+    else:
+        st.info("This page is past the last one.", icon=":material/info:")
     lists.paginator(page.total, key=f"{key}-page")
 
 
@@ -66,7 +68,7 @@ def _detail_screen(
     try:
         resource = get(key)
     except EntityNotFoundError as exc:
-        st.error(str(exc), icon=":material/search_off:")
+        st.error(md_escape(str(exc)), icon=":material/search_off:")
         return
     draw(resource)
 

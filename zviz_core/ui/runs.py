@@ -87,7 +87,7 @@ def run_list(client: Client) -> None:
         created_after=_utc_naive(since) if since else None,
         created_before=_utc_naive(until, end=True) if until else None,
         name_contains=needle or None,
-        page=lists.current_page(),
+        page=lists.current_page(warn=True),
         size=lists.PAGE_SIZE,
     )
     if page.total == 0:
@@ -172,7 +172,7 @@ def run_detail(client: Client, run_key: str) -> None:
     try:
         run = client.get_pipeline_run(run_key)
     except EntityNotFoundError as exc:
-        st.error(str(exc), icon=":material/search_off:")
+        st.error(md_escape(str(exc)), icon=":material/search_off:")
         return
     st.title(md_escape(run.name), anchor=False)
     with st.container(horizontal=True, vertical_alignment="center", key="run-facts"):
@@ -202,7 +202,15 @@ def run_detail(client: Client, run_key: str) -> None:
             st.graphviz_chart(run_graph(steps, chosen))
         key = f"step-{run.id}"
         st.session_state[key] = chosen
-        st.pills("Step", list(steps), key=key, required=True, on_change=_step_changed, args=(key,))
+        st.pills(
+            "Step",
+            list(steps),
+            key=key,
+            required=True,
+            format_func=md_escape,  # pill labels are Markdown
+            on_change=_step_changed,
+            args=(key,),
+        )
         if chosen is not None:
             step_detail(client, steps[chosen])
 

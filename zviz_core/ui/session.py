@@ -14,6 +14,7 @@ from zviz_core.access import AccessConfig
 from zviz_core.client import Client
 from zviz_core.errors import ZvizError
 from zviz_core.ui import auth
+from zviz_core.ui.notices import md_escape
 
 log = logging.getLogger("zviz.ui")
 
@@ -57,7 +58,7 @@ def get_client() -> Client:
     try:
         return _client(user, digest, tuple(os.environ.get(k) for k in _ENV_KEYS), access)
     except ZvizError as exc:
-        st.error(str(exc))
+        st.error(md_escape(str(exc)))
         st.stop()
         raise  # unreachable: st.stop() raises
 
@@ -97,7 +98,7 @@ def seed_demo_once() -> None:
         try:
             ensure_demo(Client(), progress=_progress_callback(bar))
         except ZvizError as exc:
-            st.warning(f"The demo could not be prepared: {exc}")
+            st.warning(f"The demo could not be prepared: {md_escape(str(exc))}")
         except Exception:
             log.exception("zviz: seeding the demo failed")
             st.warning("The demo could not be prepared; the app log has the details.")

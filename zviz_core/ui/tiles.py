@@ -162,7 +162,7 @@ def _show_flash() -> None:
         return
     kind, text = flash
     if kind == "error":
-        st.error(text, icon=":material/error:")
+        st.error(md_escape(text), icon=":material/error:")
     else:
         st.toast(text, icon=":material/check_circle:")
 
