@@ -295,6 +295,7 @@ class AccessConfig:
             mark = getattr(exc, "problem_mark", None)
             where = f" line {mark.line + 1}" if mark else ""
             raise ConfigError(f"{source}{where}: not valid YAML ({exc}).") from exc
+        _refuse_merge_keys(root, source)
         return _from_nodes(root, source)
 
     @classmethod
@@ -305,6 +306,39 @@ class AccessConfig:
 
 def _line(node: yaml.Node | None) -> str:
     return f"line {node.start_mark.line + 1}" if node is not None else "?"
+
+
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
+def _refuse_merge_keys(root: yaml.Node | None, source: str) -> None:
+    """Raise ConfigError naming the line of the first YAML merge key (`<<: *anchor`).
+
+    streamlit-authenticator reads the file with merges applied, while these rules are read from
+    the node tree, where a merge is just a key: a merged role showed in the sidebar and granted
+    nothing. YAML 1.2 dropped merge keys, so the file is refused rather than read two ways.
+    Anchors and aliases alone mean the same to both readers and stay allowed.
+    """
+    merges: list[yaml.Node] = []
+    seen: set[int] = set()
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if node is None or id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            merges += [k for k, _ in node.value if k.tag == _MERGE_TAG]
+            stack += [v for _, v in node.value]
+        elif isinstance(node, yaml.SequenceNode):
+            stack += node.value
+    if merges:
+        first = min(merges, key=lambda k: k.start_mark.index)
+        raise ConfigError(
+            f"{source} {_line(first)}: YAML merge keys (<<) are not supported in the login "
+            "config, because the authenticator and the access rules would read it differently. "
+            "Write the keys out in full."
+        )
 
 
 def _mapping(
