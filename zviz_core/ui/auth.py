@@ -7,6 +7,7 @@ for the password, storing its bcrypt hash); `python -m zviz_core.ui.auth hash-pa
 from __future__ import annotations
 
 import argparse
+import contextlib
 import copy
 import getpass
 import hashlib
@@ -16,8 +17,10 @@ import os
 import secrets
 import sys
 import threading
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -25,7 +28,9 @@ import streamlit as st
 import yaml
 
 from zviz_core.access import AccessConfig
-from zviz_core.errors import ConfigError
+from zviz_core.errors import ConfigError, ZvizError
+from zviz_core.logins import LoginGuard, cookie_digest
+from zviz_core.store.util import now as utc_now
 
 if TYPE_CHECKING:
     from streamlit_authenticator import Authenticate
@@ -48,6 +53,8 @@ NEW_KEY_HINT = 'python -c "import secrets; print(secrets.token_urlsafe(32))"'
 _AUTH_KEYS = ("name", "authentication_status", "username", "email", "roles", "logout")
 LOGIN_FORM_KEY = "zviz-login"
 LOGOUT_KEY = "zviz-logout"
+# The digest of the login cookie this session is logged in with (never the cookie itself).
+COOKIE_DIGEST_KEY = "zviz.auth.cookie"
 
 
 @dataclass(frozen=True)
@@ -62,6 +69,9 @@ class AuthSetup:
     source: str
     is_demo: bool
     digest: str
+    # A bcrypt hash of nothing, at the cost most users' hashes have: checked for an unknown
+    # username, so that it takes as long as a wrong password.
+    dummy_hash: str = ""
 
 
 # -- finding and validating the config ----------------------------------------------------------
@@ -232,7 +242,20 @@ def _prepare(source: str, raw: str | dict[str, Any], secret_values: dict[str, An
         source=source,
         is_demo=is_demo,
         digest="",
+        dummy_hash=_dummy_hash(users),
     )
+
+
+def _dummy_hash(users: Mapping[str, Any]) -> str:
+    import bcrypt
+
+    costs = Counter(
+        int(str(u["password"])[4:6])
+        for u in users.values()
+        if str(u["password"])[:4] in ("$2a$", "$2b$", "$2y$") and str(u["password"])[4:6].isdigit()
+    )
+    cost = costs.most_common(1)[0][0] if costs else 12
+    return bcrypt.hashpw(secrets.token_bytes(16), bcrypt.gensalt(rounds=cost)).decode()
 
 
 def load_setup() -> AuthSetup | None:
@@ -291,11 +314,12 @@ def logged_in_user(setup: AuthSetup | None = None) -> str | None:
 # -- the gate ----------------------------------------------------------------------------------
 
 
-def _authenticator(setup: AuthSetup) -> Authenticate:
-    """One Authenticate per script run (it renders the cookie component; never cache it)."""
+def _authenticator(setup: AuthSetup, guard: LoginGuard) -> Authenticate:
+    """One Authenticate per script run (it renders the cookie component; never cache it), its
+    password check throttled by `guard`."""
     import streamlit_authenticator as stauth
 
-    return stauth.Authenticate(
+    authenticator = stauth.Authenticate(
         copy.deepcopy(dict(setup.credentials)),  # the library mutates what it is given
         setup.cookie_name,
         setup.cookie_key,
@@ -303,6 +327,46 @@ def _authenticator(setup: AuthSetup) -> Authenticate:
         auto_hash=False,
         login_sleep_time=0,
     )
+    _guard_password_check(authenticator, setup, guard)
+    return authenticator
+
+
+def _client_address() -> str | None:
+    # The TCP peer Streamlit saw (None on localhost). Forwarded-for headers are not used: any
+    # client can write them, to dodge its own counter or to lock someone else out.
+    try:
+        address = st.context.ip_address
+    except Exception:  # no client context (bare mode)
+        return None
+    return str(address) if address else None
+
+
+def _guard_password_check(authenticator: Authenticate, setup: AuthSetup, guard: LoginGuard) -> None:
+    """Wrap the library's password check (its form and session handling stay as they are):
+    refuse attempts while the user or address is locked out, count failures in the store, and
+    spend the same bcrypt work on an unknown username as on a known one."""
+    from streamlit_authenticator.utilities import Hasher, LoginError
+
+    model = authenticator.authentication_controller.authentication_model
+    check = model.check_credentials
+
+    def guarded(username: str, password: str) -> bool:
+        address = _client_address()
+        refusal = guard.begin_attempt(username, address)
+        if refusal is not None:
+            raise LoginError(refusal.message)
+        if username in model.credentials["usernames"]:
+            ok = bool(check(username, password))
+        else:
+            # As in the library's own check, a password bcrypt refuses (too long) is just wrong.
+            with contextlib.suppress(TypeError, ValueError):
+                Hasher.check_pw(password, setup.dummy_hash)
+            ok = False
+        if ok:
+            guard.attempt_succeeded(username, address)
+        return ok
+
+    model.check_credentials = guarded
 
 
 # The cookie manager is an invisible component frame, but its element still takes a row (and a
@@ -326,21 +390,122 @@ def _clear_app_state(_: Any = None) -> None:
             del st.session_state[key]
 
 
-def _silent_login(authenticator: Authenticate, setup: AuthSetup) -> None:
-    """Log in from a valid cookie without drawing anything; a bad cookie means logged out."""
+def _browser_cookie(setup: AuthSetup) -> str | None:
+    """The login cookie the browser sent when this session connected (what the library reads)."""
+    try:
+        token = st.context.cookies.get(setup.cookie_name)
+    except Exception:  # no client context (bare mode)
+        return None
+    return token if isinstance(token, str) and token else None
+
+
+def _refuse_cookie() -> None:
+    _forget_user()
+    st.session_state.pop(COOKIE_DIGEST_KEY, None)
+    # The library reads the cookie again when it draws the form; this flag makes it skip the
+    # cookie for the rest of the session (a new login overwrites the cookie).
+    st.session_state["logout"] = True
+
+
+def _silent_login(authenticator: Authenticate, setup: AuthSetup, guard: LoginGuard) -> None:
+    """Log in from a valid cookie without drawing anything; a bad, revoked or unlisted cookie
+    means logged out. A session logged in with a cookie that has since been revoked (logged out
+    in the browser it was copied from) is logged out at its next run."""
+    was_in = st.session_state.get("authentication_status") is True
     try:
         authenticator.login(location="unrendered", key=LOGIN_FORM_KEY)
     except Exception as exc:  # a forged, stale or foreign cookie must not break the page
         log.info("zviz: cookie login refused: %s", exc)
-        _forget_user()
-        # The library reads the cookie again when it draws the form; this flag makes it skip the
-        # cookie for the rest of the session (a new login overwrites the cookie).
-        st.session_state["logout"] = True
+        _refuse_cookie()
     if st.session_state.get("authentication_status") and logged_in_user(setup) is None:
         _forget_user()  # the user was removed from the config since the cookie was issued
+    user = logged_in_user(setup)
+    if user is None:
+        return
+    if was_in:
+        digest = st.session_state.get(COOKIE_DIGEST_KEY)
+        if digest and not guard.cookie_is_live(digest, user):
+            log.info("zviz: the login cookie of %s was revoked; logging the session out", user)
+            _refuse_cookie()
+        return
+    # Logged in by the cookie just now: the library accepts any cookie signed with the key, so
+    # it must also be one the server issued and has not revoked.
+    token = _browser_cookie(setup)
+    digest = cookie_digest(token) if token else None
+    if digest is None or not guard.cookie_is_live(digest, user):
+        log.info("zviz: refused a login cookie for %s that is revoked or was never issued", user)
+        _refuse_cookie()
+        return
+    st.session_state[COOKIE_DIGEST_KEY] = digest
 
 
-def _sidebar_user(authenticator: Authenticate, setup: AuthSetup) -> None:
+def _list_new_cookie(authenticator: Authenticate, setup: AuthSetup, guard: LoginGuard) -> None:
+    """List the cookie the library has just issued for a form login, so that later cookie
+    logins with it are accepted (until logout). Without a listed cookie the user simply logs in
+    again after a reload: this fails closed."""
+    import jwt
+
+    user = logged_in_user(setup)
+    if user is None or setup.cookie_expiry_days == 0:
+        return  # expiry 0: the library writes no cookie
+    # The library keeps the token only in its cookie manager, as sent to the browser this run.
+    manager = authenticator.cookie_controller.cookie_model.cookie_manager
+    token = (getattr(manager, "cookies", None) or {}).get(setup.cookie_name)
+    issued_after = utc_now().timestamp() + setup.cookie_expiry_days * 86400 - 600
+    try:
+        claims = jwt.decode(str(token), setup.cookie_key, algorithms=["HS256"])
+        fresh = claims.get("username") == user and float(claims["exp_date"]) > issued_after
+    except (jwt.PyJWTError, KeyError, TypeError, ValueError):
+        fresh = False
+    if not fresh:  # not the token of this login (the library changed): never list a stale one
+        log.warning("zviz: could not find the login cookie just issued to %s; not listed", user)
+        return
+    digest = cookie_digest(str(token))
+    guard.remember_cookie(digest, user, utc_now() + timedelta(days=setup.cookie_expiry_days))
+    st.session_state[COOKIE_DIGEST_KEY] = digest
+
+
+def _on_logout(setup: AuthSetup, guard: LoginGuard) -> Any:
+    """The logout callback: revoke this browser's cookie on the server, then clear app state."""
+
+    def revoke(_: Any = None) -> None:
+        digests = {st.session_state.get(COOKIE_DIGEST_KEY)}
+        if token := _browser_cookie(setup):
+            digests.add(cookie_digest(token))
+        for digest in digests - {None}:
+            try:
+                guard.revoke_cookie(str(digest))
+            except ZvizError as exc:  # logged out here anyway; say the cookie may still work
+                log.error("zviz: could not revoke a login cookie: %s", exc)
+                st.session_state[_REVOKE_FAILED_KEY] = str(exc)
+        st.session_state.pop(COOKIE_DIGEST_KEY, None)
+        _clear_app_state()
+
+    return revoke
+
+
+_REVOKE_FAILED_KEY = "zviz.auth.revoke-failed"
+_synced: set[tuple[str, str]] = set()
+_synced_lock = threading.Lock()
+
+
+def _revoke_removed_users(setup: AuthSetup, guard: LoginGuard) -> None:
+    """Once per config content and store in this process: unlist the cookies of users the
+    config no longer has, so they stay dead even if the name comes back."""
+    key = (str(guard.home), setup.digest)
+    with _synced_lock:
+        if key in _synced:
+            return
+    gone = guard.revoke_users_except(setup.credentials["usernames"])
+    if gone:
+        log.info("zviz: revoked the login cookies of removed users %s", ", ".join(gone))
+    with _synced_lock:
+        if len(_synced) > 64:
+            _synced.clear()
+        _synced.add(key)
+
+
+def _sidebar_user(authenticator: Authenticate, setup: AuthSetup, guard: LoginGuard) -> None:
     from zviz_core.ui.notices import md_escape
 
     username = str(st.session_state.get("username"))
@@ -366,7 +531,7 @@ def _sidebar_user(authenticator: Authenticate, setup: AuthSetup) -> None:
                 location="main",
                 key=LOGOUT_KEY,
                 use_container_width=True,
-                callback=_clear_app_state,
+                callback=_on_logout(setup, guard),
             )
 
 
@@ -384,9 +549,11 @@ def _page_url_path(page: st.Page) -> str:
     return str(getattr(page, "_url_path", page.url_path))
 
 
-def _login_twin(page: st.Page, authenticator: Authenticate, setup: AuthSetup) -> st.Page:
+def _login_twin(
+    page: st.Page, authenticator: Authenticate, setup: AuthSetup, guard: LoginGuard
+) -> st.Page:
     def show() -> None:
-        login_page(authenticator, setup, target=page.title)
+        login_page(authenticator, setup, guard, target=page.title)
 
     show.__name__ = f"login_{_page_url_path(page) or 'home'}"
     return st.Page(
@@ -406,20 +573,33 @@ def navigation(pages: list[st.Page], **kwargs: Any) -> st.Page:
     if setup is None:
         _owner_note()
         return st.navigation(pages, **kwargs)
-    authenticator = _authenticator(setup)
-    st.html(_HIDE_COOKIE_FRAMES)
-    _silent_login(authenticator, setup)
-    if logged_in_user(setup):
-        _sidebar_user(authenticator, setup)  # the logout button may log the user out here
+    guard = LoginGuard()
+    try:
+        _revoke_removed_users(setup, guard)
+        authenticator = _authenticator(setup, guard)
+        st.html(_HIDE_COOKIE_FRAMES)
+        _silent_login(authenticator, setup, guard)
+        if logged_in_user(setup):
+            _sidebar_user(authenticator, setup, guard)  # the logout button may log out here
+    except ZvizError as exc:  # the store holds the login state: without it, nobody gets in
+        st.error(f"zviz cannot check logins: {exc}", icon=":material/lock:")
+        st.stop()
     if logged_in_user(setup):
         return st.navigation(pages, **kwargs)
-    twins = [_login_twin(page, authenticator, setup) for page in pages]
+    twins = [_login_twin(page, authenticator, setup, guard) for page in pages]
     return st.navigation(twins, position="hidden")
 
 
-def login_page(authenticator: Authenticate, setup: AuthSetup, target: str | None = None) -> None:
+def login_page(
+    authenticator: Authenticate,
+    setup: AuthSetup,
+    guard: LoginGuard | None = None,
+    target: str | None = None,
+) -> None:
     """Draw the login form (and, for the demo, its users), then stop the run: nothing after the
-    gate renders for a visitor who is not logged in."""
+    gate renders for a visitor who is not logged in. A throttled attempt shows when to try
+    again; a store that cannot be used shows its error (and nobody logs in)."""
+    guard = guard if guard is not None else LoginGuard()
     from streamlit_authenticator.utilities import LoginError
 
     _, middle, _ = st.columns([1, 3, 1])
@@ -439,10 +619,21 @@ def login_page(authenticator: Authenticate, setup: AuthSetup, target: str | None
                     "Login": "Log in",
                 },
             )
-        except LoginError as exc:
+        except (LoginError, ZvizError) as exc:
+            st.session_state["authentication_status"] = None  # one message, not two
             st.error(str(exc), icon=":material/error:")
+        if failed := st.session_state.pop(_REVOKE_FAILED_KEY, None):
+            st.warning(
+                f"Logged out here, but the server could not revoke this browser's login cookie "
+                f"({failed}). Clear this site's cookies if others can use this browser.",
+                icon=":material/warning:",
+            )
         status = st.session_state.get("authentication_status")
         if status is True:
+            try:
+                _list_new_cookie(authenticator, setup, guard)
+            except ZvizError as exc:  # the login stands; only reload-without-password is lost
+                log.error("zviz: could not list a login cookie: %s", exc)
             # No st.rerun() here: it can cut off the cookie component before the browser stores
             # the cookie. The component's own reply starts the next run, which opens the page;
             # the button is for a browser where that does not happen.
