@@ -61,7 +61,7 @@ def _sample_values() -> list[Any]:
 
 def _write_samples(home: Path) -> tuple[list[tuple], list[tuple]]:
     """Save one real artifact per step kind; return (kind rows, visualization rows) for SQL."""
-    from zviz_core.artifacts.store import ArtifactStore
+    from zviz_core.artifacts.store import ArtifactStore, join
     from zviz_core.materializers.base import materializer_for, qualified_name
 
     root = os.environ.get("ZVIZ_ARTIFACT_STORE") or str(home / "artifacts")
@@ -70,7 +70,9 @@ def _write_samples(home: Path) -> tuple[list[tuple], list[tuple]]:
     vizs: list[tuple] = []
     for kind, (step, value) in enumerate(zip(STEP_KINDS, _sample_values(), strict=True)):
         cls = materializer_for(type(value))
-        uri = store.path_for(SAMPLES_DIR, step, "output")
+        # One shared folder per step kind stands in for the million versions' own folders, so
+        # zviz reads these files but never deletes them (the folder is not named by an id).
+        uri = join(store.root, SAMPLES_DIR, step, "output")
         store.makedirs(uri)
         materializer = cls(uri, store)
         materializer.save(value)

@@ -1,6 +1,8 @@
 """Who may read and write what: grants from the access config, turned into SQL filters.
 
-A grant is "*", "<type>:*" or "<type>:<name or id>". Grants flow down: a project grant covers
+A grant is "*", "<type>:*", "<type>:<id>" or "<type>:<name>"; a name names one thing in one
+project ("pipeline:training" is the pipeline training in the project `default`,
+"pipeline:team-b/training" the one in team-b), never a namesake elsewhere. Grants flow down: a project grant covers
 everything in the project; a pipeline grant covers its snapshots and runs; a snapshot grant covers
 its runs; a run grant covers its steps and artifacts. Write implies read. No grant, no access.
 Every list and get joins the filter from `AccessPolicy.sql`, so what a user may not read is never
@@ -14,6 +16,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 import yaml
 
@@ -29,9 +32,17 @@ RESOURCE_TYPES = (
 )
 
 
+DEFAULT_PROJECT = "default"
+
+
 @dataclass(frozen=True)
 class Grants:
-    """One user's grants for one mode (read or write)."""
+    """One user's grants for one mode (read or write).
+
+    `named` maps a resource type to its targets: ids as canonical UUID strings, names as
+    "<project>/<name>" (a grant without a project names one in the project `default`), and
+    projects by their name alone.
+    """
 
     everything: bool = False
     any_of_type: frozenset[str] = frozenset()
@@ -72,18 +83,62 @@ class Grants:
     def is_empty(self) -> bool:
         return not (self.everything or self.any_of_type or any(self.named.values()))
 
+    def ids(self, kind: str) -> list[str]:
+        return sorted(t for t in self.named.get(kind, ()) if _as_uuid(t) is not None)
+
+    def names(self, kind: str) -> list[str]:
+        return sorted(t for t in self.named.get(kind, ()) if _as_uuid(t) is None)
+
+    def covers_project(self, project_name: str, project_id: Any) -> bool:
+        """Whether these grants cover a whole project (everything in it)."""
+        return (
+            self.everything
+            or "project" in self.any_of_type
+            or bool({project_name, str(project_id)} & self.named.get("project", frozenset()))
+        )
+
+    def covers_new(self, kind: str, project_name: str, project_id: Any, name: str) -> bool:
+        """Whether these grants cover a `kind` called `name` that does not exist yet in a project
+        (no id grant can name it yet)."""
+        return (
+            self.covers_project(project_name, project_id)
+            or kind in self.any_of_type
+            or f"{project_name}/{name}" in self.named.get(kind, frozenset())
+        )
+
+
+def _as_uuid(value: str) -> UUID | None:
+    try:
+        return UUID(value)
+    except ValueError:
+        return None
+
+
+def qualified(kind: str, name: str, project: str = DEFAULT_PROJECT) -> str:
+    """The grant that names one `kind` called `name` in `project`, as a user would write it."""
+    if kind == "project":
+        return f"project:{name}"
+    return f"{kind}:{name}" if project == DEFAULT_PROJECT else f"{kind}:{project}/{name}"
+
 
 def parse_grant(grant: str) -> tuple[str, str]:
-    """Split a grant string into (type, target); raises ConfigError for an unknown type."""
+    """Split a grant into (type, target), with a named target made "<project>/<name>".
+
+    A grant is "*", "<type>:*", "<type>:<id>", "project:<name>", "<type>:<name>" (in the
+    project `default`) or "<type>:<project>/<name>". Raises ConfigError for an unknown type, a
+    project name with '/', or a snapshot named other than by id.
+    """
     if not isinstance(grant, str) or not grant.strip():
         raise ConfigError(f"A grant must be a non-empty string, not {grant!r}.")
     grant = grant.strip()
     if grant == "*":
         return "*", "*"
     kind, sep, target = grant.partition(":")
-    if not sep or not target.strip():
+    target = target.strip()
+    if not sep or not target:
         raise ConfigError(
-            f"Grant {grant!r} is not of the form '*', '<type>:*' or '<type>:<name or id>'."
+            f"Grant {grant!r} is not of the form '*', '<type>:*', '<type>:<id>', "
+            "'<type>:<name>' or '<type>:<project>/<name>'."
         )
     kind = kind.strip()
     if kind not in RESOURCE_TYPES:
@@ -91,7 +146,31 @@ def parse_grant(grant: str) -> tuple[str, str]:
             f"Grant {grant!r} names an unknown resource type {kind!r}; "
             f"use one of: {', '.join(RESOURCE_TYPES)}."
         )
-    return kind, target.strip()
+    if target == "*":
+        return kind, "*"
+    key = _as_uuid(target)
+    if key is not None:
+        return kind, str(key)
+    if kind == "pipeline_snapshot":
+        raise ConfigError(
+            f"Grant {grant!r}: snapshots have no names; name one by its id "
+            "(pipeline_snapshot:<id>), or grant its pipeline."
+        )
+    if kind == "project":
+        if "/" in target:
+            raise ConfigError(
+                f"Grant {grant!r}: a project name cannot contain '/'; write project:<name>."
+            )
+        return kind, target
+    project, slash, name = target.partition("/")
+    if not slash:
+        project, name = DEFAULT_PROJECT, target
+    if not project.strip() or not name.strip():
+        raise ConfigError(
+            f"Grant {grant!r} is ambiguous: write {kind}:<name> for the project "
+            f"'{DEFAULT_PROJECT}', or {kind}:<project>/<name> for another project."
+        )
+    return kind, f"{project.strip()}/{name.strip()}"
 
 
 class AccessPolicy:
@@ -137,26 +216,39 @@ class _SqlBuilder:
         self.prefix = prefix
         self.params: dict[str, Any] = {}
 
-    def _param(self, kind: str) -> str:
-        name = f"acc_{self.prefix}{kind}"
-        self.params[name] = sorted(self.g.named.get(kind, ()))
+    def _param(self, kind: str, what: str, values: list[str]) -> str:
+        name = f"acc_{self.prefix}{kind}_{what}"
+        self.params[name] = values
         return f"${name}"
 
-    def _match(self, kind: str, name_col: str | None, id_col: str) -> list[str]:
+    def _match(self, kind: str, alias: str) -> list[str]:
+        """Conditions under which the row `alias` of `kind` is granted by id or by name.
+
+        A name matches within its project only: the row's project name, '/', its name.
+        """
         if kind in self.g.any_of_type:
             return ["TRUE"]
-        if not self.g.named.get(kind):
-            return []
-        p = self._param(kind)
-        parts = [f"list_contains({p}, CAST({id_col} AS VARCHAR))"]
-        if name_col:
-            parts.append(f"list_contains({p}, {name_col})")
+        parts = []
+        ids = self.g.ids(kind)
+        if ids:
+            parts.append(
+                f"list_contains({self._param(kind, 'id', ids)}, CAST({alias}.id AS VARCHAR))"
+            )
+        names = self.g.names(kind)
+        if names and kind == "project":
+            parts.append(f"list_contains({self._param(kind, 'name', names)}, {alias}.name)")
+        elif names:
+            project_name = f"(SELECT _pn.name FROM projects _pn WHERE _pn.id = {alias}.project_id)"
+            parts.append(
+                f"list_contains({self._param(kind, 'name', names)}, "
+                f"{project_name} || '/' || {alias}.name)"
+            )
         return parts
 
     def _project_cover(self, col: str) -> list[str]:
         if "project" in self.g.any_of_type:
             return ["TRUE"]
-        match = self._match("project", "_pj.name", "_pj.id")
+        match = self._match("project", "_pj")
         if not match:
             return []
         return [f"{col} IN (SELECT _pj.id FROM projects _pj WHERE {' OR '.join(match)})"]
@@ -164,23 +256,26 @@ class _SqlBuilder:
     def _pipeline_cover(self, col: str) -> list[str]:
         if "pipeline" in self.g.any_of_type:
             return ["TRUE"]
-        match = self._match("pipeline", "_pl.name", "_pl.id")
+        match = self._match("pipeline", "_pl")
         if not match:
             return []
         return [f"{col} IN (SELECT _pl.id FROM pipelines _pl WHERE {' OR '.join(match)})"]
 
     def _snapshot_cover(self, col: str) -> list[str]:
-        return [
-            m if m == "TRUE" else m.replace("__ID__", col)
-            for m in self._match("pipeline_snapshot", None, "__ID__")
-        ]
+        if "pipeline_snapshot" in self.g.any_of_type:
+            return ["TRUE"]
+        ids = self.g.ids("pipeline_snapshot")
+        if not ids:
+            return []
+        p = self._param("pipeline_snapshot", "id", ids)
+        return [f"list_contains({p}, CAST({col} AS VARCHAR))"]
 
     def _run_parts(self, a: str) -> list[str]:
         return [
             *self._project_cover(f"{a}.project_id"),
             *self._pipeline_cover(f"{a}.pipeline_id"),
             *self._snapshot_cover(f"{a}.snapshot_id"),
-            *self._match("pipeline_run", f"{a}.name", f"{a}.id"),
+            *self._match("pipeline_run", a),
         ]
 
     def _or(self, parts: list[str]) -> str:
@@ -192,12 +287,12 @@ class _SqlBuilder:
         if self.g.everything:
             return "TRUE"
         if kind == "project":
-            return self._or(self._match("project", f"{a}.name", f"{a}.id"))
+            return self._or(self._match("project", a))
         if kind == "pipeline":
             return self._or(
                 [
                     *self._project_cover(f"{a}.project_id"),
-                    *self._match("pipeline", f"{a}.name", f"{a}.id"),
+                    *self._match("pipeline", a),
                 ]
             )
         if kind == "pipeline_snapshot":
@@ -214,7 +309,7 @@ class _SqlBuilder:
             return self._or(
                 [
                     *self._project_cover(f"{a}.project_id"),
-                    *self._match(kind, f"{a}.name", f"{a}.id"),
+                    *self._match(kind, a),
                 ]
             )
         if kind in ("artifact_version", "step_run"):

@@ -12,8 +12,8 @@ from uuid import UUID
 
 from pydantic import ValidationError
 
-from zviz_core.access import AccessConfig, AccessPolicy
-from zviz_core.artifacts.store import ArtifactStore, file_size, read_bytes
+from zviz_core.access import AccessConfig, AccessPolicy, qualified
+from zviz_core.artifacts.store import ArtifactStore
 from zviz_core.enums import (
     CuratedVisualizationSize,
     ExecutionStatus,
@@ -22,6 +22,7 @@ from zviz_core.enums import (
 )
 from zviz_core.errors import (
     AccessDeniedError,
+    ArtifactPathError,
     ArtifactTooLargeError,
     ConfigError,
     EntityExistsError,
@@ -45,6 +46,7 @@ from zviz_core.models import (
     SnapshotResponse,
     StepRunResponse,
 )
+from zviz_core.names import check_path_name
 from zviz_core.store import artifacts as artifact_sql
 from zviz_core.store import resources as resource_sql
 from zviz_core.store import runs as run_sql
@@ -148,10 +150,11 @@ class Client:
             value._bind(self)
         return value
 
-    def _remove_files(self, uris: list[str]) -> None:
-        for uri in uris:
+    def _remove_files(self, folders: list[tuple[str, UUID]]) -> None:
+        """Remove deleted artifact versions' folders, each only if it is that version's own."""
+        for uri, version_id in folders:
             try:
-                self._artifact_store.rmtree(uri)
+                self._artifact_store.remove_version_folder(uri, version_id)
             except Exception as exc:
                 log.warning("zviz: could not remove %s from the artifact store: %s", uri, exc)
 
@@ -162,34 +165,43 @@ class Client:
         read_where, params = self._policy.sql(kind, "x")
         write_where, write_params = self._policy.sql(kind, "x", "write")
         row = cur.row(
-            f"SELECT {name_col}, x.{project_col}, ({write_where}) FROM {table} x "
+            f"SELECT {name_col}, x.{project_col}, ({write_where}), "
+            f"(SELECT _p.name FROM projects _p WHERE _p.id = x.{project_col}) FROM {table} x "
             f"WHERE x.id = $key AND {read_where}",
             {**params, **write_params, "key": key},
         )
         if row is None:
             raise _not_found(label, key)
         if not row[2]:
+            grant = (
+                f"{kind}:{key}" if kind == "pipeline_snapshot" else qualified(kind, row[0], row[3])
+            )
             raise AccessDeniedError(
                 f"{self.user or 'You'} may see {label} '{row[0]}' but not change it: that needs "
-                f"a write grant such as '{kind}:{row[0]}' or '{kind}:*' (or one on its project "
+                f"a write grant such as '{grant}' or '{kind}:*' (or one on its project "
                 "or pipeline)."
             )
         return row[1]
 
+    def _refuse_changes_beyond(self, cur: Cursor, label: str, **scope: Any) -> None:
+        """A delete must not change what the user may not write (DESIGN: deletes respect the
+        same rules): refuse it, naming only how many such resources there are."""
+        count = run_sql.changes_beyond(cur, self._policy, **scope)
+        if count:
+            raise AccessDeniedError(
+                f"Deleting this {label} would also change {count} other "
+                f"{'resource' if count == 1 else 'resources'} that you may not change (tiles "
+                "showing its artifacts on other pages, deployments of its snapshots, or runs "
+                "that read its artifacts). Nothing was deleted; ask someone who may change "
+                "them to delete it."
+            )
+
     def _need_write_new(self, kind: str, name: str) -> None:
-        grants = self._policy.write_grants
         project = self.active_project
-        allowed = (
-            grants.everything
-            or kind in grants.any_of_type
-            or name in grants.named.get(kind, ())
-            or "project" in grants.any_of_type
-            or bool({project.name, str(project.id)} & set(grants.named.get("project", ())))
-        )
-        if not allowed:
+        if not self._policy.write_grants.covers_new(kind, project.name, project.id, name):
             raise AccessDeniedError(
                 f"{self.user} may not create {kind} '{name}': that needs a write grant such as "
-                f"'{kind}:{name}', '{kind}:*' or 'project:{project.name}'."
+                f"'{qualified(kind, name, project.name)}', '{kind}:*' or 'project:{project.name}'."
             )
 
     # -- projects -------------------------------------------------------------------------------
@@ -221,6 +233,7 @@ class Client:
             name = NameRequest(name=name).name.strip()
         except ValidationError as exc:
             raise _invalid(exc) from None
+        check_path_name(name, "Project name")
         if not (
             self._policy.write_grants.everything
             or "project" in self._policy.write_grants.any_of_type
@@ -322,13 +335,16 @@ class Client:
         """
         found = self.get_pipeline(id_or_name)
 
-        def write(cur: Cursor) -> list[str]:
+        def write(cur: Cursor) -> list[tuple[str, UUID]]:
             self._need_write(cur, "pipeline", found.id, "pipeline")
             params = {"pl": found.id}
-            uris = run_sql.delete_runs_where(cur, "r.pipeline_id = $pl", params)
             snaps = [
                 r[0] for r in cur.rows("SELECT id FROM snapshots WHERE pipeline_id = $pl", params)
             ]
+            self._refuse_changes_beyond(
+                cur, "pipeline", run_cond="r.pipeline_id = $pl", params=params, snapshot_ids=snaps
+            )
+            uris = run_sql.delete_runs_where(cur, "r.pipeline_id = $pl", params)
             self._detach_snapshots(cur, snaps)
             cur.execute("DELETE FROM snapshots WHERE pipeline_id = $pl", params)
             tile_sql.delete_for_resource(cur, "pipeline", [found.id])
@@ -372,9 +388,17 @@ class Client:
         deployments of it keep existing without a snapshot."""
         found = self.get_snapshot(snapshot_id)
 
-        def write(cur: Cursor) -> list[str]:
+        def write(cur: Cursor) -> list[tuple[str, UUID]]:
             self._need_write(cur, "pipeline_snapshot", found.id, "snapshot")
-            uris = run_sql.delete_runs_where(cur, "r.snapshot_id = $s", {"s": found.id})
+            params = {"s": found.id}
+            self._refuse_changes_beyond(
+                cur,
+                "snapshot",
+                run_cond="r.snapshot_id = $s",
+                params=params,
+                snapshot_ids=[found.id],
+            )
+            uris = run_sql.delete_runs_where(cur, "r.snapshot_id = $s", params)
             self._detach_snapshots(cur, [found.id])
             cur.execute("DELETE FROM snapshots WHERE id = $s", {"s": found.id})
             return uris
@@ -471,9 +495,11 @@ class Client:
         """Delete a run with its steps, artifact versions (and their files) and tiles."""
         found = self.get_pipeline_run(id_or_name)
 
-        def write(cur: Cursor) -> list[str]:
+        def write(cur: Cursor) -> list[tuple[str, UUID]]:
             self._need_write(cur, "pipeline_run", found.id, "pipeline run")
-            return run_sql.delete_runs_where(cur, "r.id = $id", {"id": found.id})
+            params = {"id": found.id}
+            self._refuse_changes_beyond(cur, "pipeline run", run_cond="r.id = $id", params=params)
+            return run_sql.delete_runs_where(cur, "r.id = $id", params)
 
         self._remove_files(self._db.write(write))
 
@@ -528,15 +554,15 @@ class Client:
         """Delete an artifact version, its files, its visualizations and the tiles showing them."""
         found = self.get_artifact_version(artifact_version_id)
 
-        def write(cur: Cursor) -> list[str]:
+        def write(cur: Cursor) -> list[tuple[str, UUID]]:
             if found.run_id is not None:
                 self._need_write(cur, "pipeline_run", found.run_id, "pipeline run")
             elif not self._policy.write_grants.everything:
                 raise AccessDeniedError("Only the owner may delete artifacts that no run produced.")
+            self._refuse_changes_beyond(cur, "artifact version", version_ids=[found.id])
             return artifact_sql.delete_versions(cur, [found.id])
 
-        uris = self._db.write(write)
-        self._remove_files([found.uri, *[u for u in uris if not u.startswith(found.uri)]])
+        self._remove_files(self._db.write(write))
 
     def get_artifact_visualization(
         self, visualization_id: UUID | str
@@ -570,15 +596,16 @@ class Client:
         self, viz: ArtifactVisualizationResponse, max_bytes: int | None = None
     ) -> LoadedVisualization:
         """Read the file behind a visualization this client already returned (see load_visualization)."""
+        uri = self.checked_uri(viz)
         if max_bytes is not None:
-            size = file_size(viz.uri, self._artifact_store.storage_options)
+            size = self._artifact_store.file_size(uri)
             if size > max_bytes:
                 raise ArtifactTooLargeError(
                     f"This visualization has {size / 1e6:.1f} MB, more than the "
                     f"{max_bytes / 1e6:.0f} MB shown inline; download it instead.",
                     size,
                 )
-        data = read_bytes(viz.uri, None, self._artifact_store.storage_options)
+        data = self._artifact_store.read_bytes(uri)
         if viz.type in TEXT_TYPES:
             value: str | bytes = _decode(data)
         else:
@@ -591,7 +618,31 @@ class Client:
         Raises ArtifactLoadError when it is missing, ArtifactStoreUnreachableError when the
         store cannot be reached.
         """
-        return file_size(viz.uri, self._artifact_store.storage_options)
+        return self._artifact_store.file_size(self.checked_uri(viz))
+
+    def checked_uri(self, viz: ArtifactVisualizationResponse) -> str:
+        """The location of a visualization's file, checked before anything opens it.
+
+        Returns `viz.uri` when it lies inside its artifact version's folder, which itself lies
+        inside this client's artifact store. Raises ArtifactPathError otherwise (a row written
+        by hand or by an older zviz), naming the location.
+        """
+        folder = viz._folder
+        if folder is None:
+            raise ArtifactPathError(
+                f"The visualization {viz.id} was not read from this store; get it through "
+                "the Client before opening its file."
+            )
+        self._artifact_store.check(folder, strictly=True, what="Its artifact version's folder")
+        self._artifact_store.scoped(folder).check(viz.uri, what="The visualization file")
+        return viz.uri
+
+    def checked_folder(self, av: ArtifactVersionResponse) -> str:
+        """An artifact version's folder, checked to lie inside this client's artifact store.
+
+        Raises ArtifactPathError otherwise.
+        """
+        return self._artifact_store.check(av.uri, strictly=True, what="The artifact's folder")
 
     # -- models and deployments -----------------------------------------------------------------
 

@@ -50,6 +50,10 @@ class ArtifactLoadError(ZvizError):
     """An artifact or visualization file is missing, corrupt or cannot be read."""
 
 
+class ArtifactPathError(ArtifactLoadError, ValueError):
+    """A file location lies outside its artifact version's folder or the artifact store."""
+
+
 class ArtifactTooLargeError(ArtifactLoadError):
     """A file is larger than the caller agreed to load; `.size` is its size in bytes."""
 

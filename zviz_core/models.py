@@ -14,6 +14,7 @@ from zviz_core.enums import (
     VisualizationResourceTypes,
     VisualizationType,
 )
+from zviz_core.names import text_problem
 
 if TYPE_CHECKING:
     from zviz_core.client import Client
@@ -96,6 +97,8 @@ class ArtifactVisualizationResponse(_Model):
     uri: str
     artifact_version_id: UUID
     position: int
+    # The folder of its artifact version as the store recorded it: the file must lie inside.
+    _folder: str | None = PrivateAttr(default=None)
 
 
 class ArtifactVersionResponse(_Bound):
@@ -121,7 +124,7 @@ class ArtifactVersionResponse(_Bound):
         """Load the stored value with its materializer; raises ArtifactLoadError if unreadable."""
         from zviz_core.artifacts.loading import load_artifact
 
-        return load_artifact(self)
+        return load_artifact(self, self._require_client().artifact_store)
 
     def visualize(self) -> list[ArtifactVisualizationResponse]:
         """Show every visualization: rich output in Jupyter, a listing of files elsewhere.
@@ -258,6 +261,9 @@ def _check_name(value: str | None) -> str | None:
         raise ValueError(
             f"display_name has {len(value)} characters; at most {MAX_NAME_LENGTH} are allowed"
         )
+    problem = text_problem(value)
+    if problem:
+        raise ValueError(f"display_name {problem}; use visible text")
     return value
 
 
@@ -283,3 +289,11 @@ class CuratedVisualizationUpdate(_Model):
 
 class NameRequest(_Model):
     name: str = Field(min_length=1, max_length=MAX_NAME_LENGTH, pattern=r"\S")
+
+    @field_validator("name")
+    @classmethod
+    def _visible(cls, value: str) -> str:
+        problem = text_problem(value)
+        if problem:
+            raise ValueError(f"the name {problem}; use visible text")
+        return value

@@ -22,12 +22,21 @@ PIPELINES = {"p0": p0, "p1": p1}
 
 
 def grant_strategy(ids: dict[str, list[str]]) -> st.SearchStrategy[str]:
-    """Grants over the names and ids that exist (and one that does not)."""
+    """Grants over the names and ids that exist (and one that does not), by bare name and
+    qualified with either project."""
     choices = [st.just("*")]
     for kind, values in ids.items():
         choices.append(st.just(f"{kind}:*"))
-        choices.append(st.sampled_from([*values, "nothing-here"]).map(lambda v, k=kind: f"{k}:{v}"))
+        targets = [*values, "nothing-here"]
+        if kind != "project":
+            targets += [f"{p}/{v}" for p in PROJECTS for v in values]
+        choices.append(st.sampled_from(targets).map(lambda v, k=kind: f"{k}:{v}"))
     return st.one_of(choices)
+
+
+def naming(kind: str, name: str, project: str) -> set[str]:
+    """The grants that name `name` of `kind` in `project`: qualified, or bare in 'default'."""
+    return {f"{kind}:{project}/{name}"} | ({f"{kind}:{name}"} if project == "default" else set())
 
 
 def build_store(shape: list[tuple[str, str, int]]) -> dict:
@@ -77,11 +86,14 @@ def allowed_run(run, project: str, grants: set[str]) -> bool:
         return True
     if {f"project:{project}", f"project:{run.project_id}"} & grants:
         return True
-    if {f"pipeline:{run.pipeline.name}", f"pipeline:{run.pipeline.id}"} & grants:
+    if (naming("pipeline", run.pipeline.name, project) | {f"pipeline:{run.pipeline.id}"}) & grants:
         return True
     if "pipeline_snapshot:*" in grants or f"pipeline_snapshot:{run.snapshot_id}" in grants:
         return True
-    return bool({"pipeline_run:*", f"pipeline_run:{run.name}", f"pipeline_run:{run.id}"} & grants)
+    return bool(
+        ({"pipeline_run:*", f"pipeline_run:{run.id}"} | naming("pipeline_run", run.name, project))
+        & grants
+    )
 
 
 def allowed_named(kind: str, item, project: str, grants: set[str]) -> bool:
@@ -89,7 +101,7 @@ def allowed_named(kind: str, item, project: str, grants: set[str]) -> bool:
         return True
     if {f"project:{project}", f"project:{item.project_id}"} & grants:
         return True
-    return bool({f"{kind}:{item.name}", f"{kind}:{item.id}"} & grants)
+    return bool(({f"{kind}:{item.id}"} | naming(kind, item.name, project)) & grants)
 
 
 SHAPES = st.lists(
@@ -120,7 +132,8 @@ def test_lists_and_gets_match_the_rules(
         Database._forget_all()
         world = build_store(shape)
         if run_grant:  # grants by run name and by snapshot id need the store to exist first
-            read = [*read, f"pipeline_run:{world['runs'][0][1].name}"]
+            project, run = world["runs"][0]
+            read = [*read, f"pipeline_run:{run.name}", f"pipeline_run:{project}/{run.name}"]
         grants = set(read) | set(write)
         config = AccessConfig.from_dict(
             {
@@ -203,6 +216,7 @@ def _target_readable(owner: Client, rtype: R, rid, project: str, grants: set[str
         return True
     if {f"project:{project}", f"project:{snapshot.project_id}"} & grants:
         return True
-    if {f"pipeline:{snapshot.pipeline_name}", f"pipeline:{snapshot.pipeline_id}"} & grants:
+    named = naming("pipeline", snapshot.pipeline_name, project)
+    if (named | {f"pipeline:{snapshot.pipeline_id}"}) & grants:
         return True
     return "pipeline_snapshot:*" in grants or f"pipeline_snapshot:{rid}" in grants

@@ -72,8 +72,11 @@ def test_viewer_sees_only_granted_pipeline_and_its_runs(world: dict) -> None:
     assert names(bob.list_deployments()) == {"serving"}
     with in_project("research"):
         research_bob = Client(user="bob")
-        assert names(research_bob.list_pipelines()) == {"p0"}  # a name grant covers every project
-        assert research_bob.list_pipeline_runs().total == 1
+        # "pipeline:p0" names the p0 of the project default, never its namesake in research.
+        assert research_bob.list_pipelines().total == 0
+        assert research_bob.list_pipeline_runs(all_projects=True).total == 1
+        with pytest.raises(EntityNotFoundError):
+            research_bob.get_pipeline_run(world["secret"].id)
 
 
 def test_unreadable_behaves_like_missing(world: dict) -> None:
@@ -166,3 +169,51 @@ def test_bad_config_names_the_line(text: str, line: int, needle: str) -> None:
         AccessConfig.from_yaml(text, source="auth.yaml")
     assert f"line {line}" in str(err.value)
     assert needle in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("grant", "needle"),
+    [
+        ("pipeline:/training", "ambiguous"),
+        ("model:research/", "ambiguous"),
+        ("pipeline_snapshot:nightly", "snapshots have no names"),
+        ("project:a/b", "cannot contain '/'"),
+    ],
+)
+def test_ambiguous_grants_are_refused_with_their_line(grant: str, needle: str) -> None:
+    text = f"access:\n  roles:\n    a:\n      read:\n        - 'model:*'\n        - '{grant}'\n"
+    with pytest.raises(ConfigError) as err:
+        AccessConfig.from_yaml(text, source="auth.yaml")
+    assert "auth.yaml line 6" in str(err.value) and needle in str(err.value)
+
+
+def test_a_qualified_name_grant_reaches_into_its_project_only(world: dict, tmp_path: Path) -> None:
+    config = write_config(
+        tmp_path / "q.yaml",
+        users={"rita": ["r"]},
+        roles={"r": {"read": ["pipeline:research/p0"], "write": ["pipeline:research/p0"]}},
+    )
+    rita = Client(user="rita", access=AccessConfig.from_path(config))
+    assert rita.list_pipelines().total == 0  # the p0 of the project default is not hers
+    with pytest.raises(EntityNotFoundError):
+        rita.get_pipeline_run(world["training"].id)
+    with in_project("research"):
+        rita = Client(user="rita", access=AccessConfig.from_path(config))
+        assert names(rita.list_pipelines()) == {"p0"}
+        assert rita.get_pipeline_run(world["secret"].id).id == world["secret"].id
+        rita.delete_pipeline_run(world["secret"].id)
+    assert Client().list_pipeline_runs(all_projects=True).total == 2
+
+
+def test_a_refused_write_names_the_grant_with_its_project(world: dict, tmp_path: Path) -> None:
+    config = write_config(
+        tmp_path / "ro.yaml", users={"olga": ["r"]}, roles={"r": {"read": ["project:research"]}}
+    )
+    with in_project("research"):
+        olga = Client(user="olga", access=AccessConfig.from_path(config))
+        with pytest.raises(AccessDeniedError) as refused:
+            olga.delete_pipeline_run(world["secret"].id)
+        assert f"pipeline_run:research/{world['secret'].name}" in str(refused.value)
+        with pytest.raises(AccessDeniedError) as refused:
+            olga.create_model("new")
+        assert "model:research/new" in str(refused.value)

@@ -12,11 +12,12 @@ if TYPE_CHECKING:
     from zviz_core.models import ArtifactVersionResponse
 
 
-def load_artifact(av: ArtifactVersionResponse, store: ArtifactStore | None = None) -> Any:
-    """The value of an artifact version.
+def load_artifact(av: ArtifactVersionResponse, store: ArtifactStore) -> Any:
+    """The value of an artifact version, read only from its own folder in `store`.
 
     Raises ArtifactLoadError when the materializer or type cannot be imported here, or when the
-    files are missing or corrupt; ArtifactStoreUnreachableError when the store cannot be reached.
+    files are missing or corrupt; ArtifactPathError when the recorded folder lies outside the
+    store; ArtifactStoreUnreachableError when the store cannot be reached.
     """
     import zviz_core.materializers.builtin  # noqa: F401
 
@@ -29,7 +30,7 @@ def load_artifact(av: ArtifactVersionResponse, store: ArtifactStore | None = Non
             f"which cannot be imported in this process ({exc}). Import the module that defines "
             "them first."
         ) from exc
-    materializer = materializer_cls(av.uri, store or ArtifactStore(av.uri))
+    materializer = materializer_cls(av.uri, store.scoped(av.uri))
     try:
         return materializer.load(data_type)
     except FileNotFoundError as exc:

@@ -13,7 +13,12 @@ import posixpath
 from collections.abc import Iterator
 from typing import IO, Any
 
-from zviz_core.errors import ArtifactLoadError, ArtifactStoreUnreachableError, ConfigError
+from zviz_core.errors import (
+    ArtifactLoadError,
+    ArtifactPathError,
+    ArtifactStoreUnreachableError,
+    ConfigError,
+)
 
 OPTIONS_ENV = "ZVIZ_ARTIFACT_STORE_OPTIONS"
 # Bounded waits, so an unreachable bucket fails a tile in seconds instead of hanging the page.
@@ -60,14 +65,58 @@ def join(base: str, *parts: str) -> str:
     return os.path.join(base, *parts)
 
 
-class ArtifactStore:
-    """File operations on one artifact store root, usable with any fsspec URL."""
+def _protocol(uri: str) -> str:
+    return uri.split("://", 1)[0].lower() if is_remote(uri) else "file"
 
-    def __init__(self, root: str, storage_options: dict[str, Any] | None = None) -> None:
+
+def normalized(uri: str) -> tuple[str, str]:
+    """(protocol, normalized path) of a URI: symlinks resolved for local files, `..` and `.`
+    folded for remote ones. Raises ArtifactPathError for a URI that cannot name a file safely."""
+    if not isinstance(uri, str) or not uri or "\x00" in uri:
+        raise ArtifactPathError(f"{uri!r} is not a usable file location.")
+    if is_remote(uri):
+        protocol, _, rest = uri.partition("://")
+        if "?" in rest or "#" in rest:
+            raise ArtifactPathError(f"{uri} carries a query or fragment; artifact files may not.")
+        return protocol.lower(), posixpath.normpath("/" + rest.lstrip("/"))
+    path = uri.removeprefix("file://")
+    return "file", os.path.realpath(os.path.expanduser(path))
+
+
+def is_inside(uri: str, folder: str, strictly: bool = False) -> bool:
+    """Whether `uri` lies inside `folder` (same scheme, same bucket or root), after resolving
+    `..`, `.` and, for local files, symlinks. `strictly` excludes the folder itself."""
+    try:
+        (p1, path), (p2, base) = normalized(uri), normalized(folder)
+    except ArtifactPathError:
+        return False
+    if p1 != p2:
+        return False
+    sep = "/" if p1 != "file" else os.sep
+    if path == base:
+        return not strictly
+    return path.startswith(base.rstrip(sep) + sep)
+
+
+class ArtifactStore:
+    """File operations on one artifact store root, usable with any fsspec URL.
+
+    Every operation is confined to `boundary` (the root, unless `scoped()` narrowed it to one
+    artifact version's folder): a path outside it raises ArtifactPathError before anything is
+    opened, listed or deleted.
+    """
+
+    def __init__(
+        self,
+        root: str,
+        storage_options: dict[str, Any] | None = None,
+        boundary: str | None = None,
+    ) -> None:
         self.root = root if is_remote(root) else os.path.abspath(os.path.expanduser(root))
         self.storage_options = (
             storage_options if storage_options is not None else storage_options_for(self.root)
         )
+        self.boundary = boundary or self.root
         self._fs: Any = None
 
     @property
@@ -77,15 +126,38 @@ class ArtifactStore:
             self._fs = fs
         return self._fs
 
+    def scoped(self, folder: str) -> ArtifactStore:
+        """The same store, confined to `folder` (which must lie inside the root)."""
+        self.check(folder, strictly=True)
+        scoped = ArtifactStore(self.root, self.storage_options, boundary=folder)
+        scoped._fs = self._fs
+        return scoped
+
+    def check(self, uri: str, strictly: bool = False, what: str = "") -> str:
+        """Return `uri` if it lies inside this store's boundary; raise ArtifactPathError if not."""
+        if not is_inside(uri, self.boundary, strictly):
+            where = (
+                "this artifact version's own folder"
+                if self.boundary != self.root
+                else "the configured artifact store"
+            )
+            raise ArtifactPathError(
+                f"{what or 'The location'} {uri!r} lies outside {where} ({self.boundary}); zviz "
+                "opens and deletes files only inside it."
+            )
+        return uri
+
     def _path(self, uri: str) -> str:
+        self.check(uri)
         return uri if not is_remote(uri) else self.fs._strip_protocol(uri)
 
-    def path_for(self, step_name: str, output_name: str, version_id: Any) -> str:
-        """The folder of a new artifact version: <root>/<step>/<output>/<version id>."""
-        return join(self.root, step_name, output_name, str(version_id))
+    def version_folder(self, version_id: Any) -> str:
+        """The folder of an artifact version, named by its id alone: <root>/<version id>."""
+        return join(self.root, str(version_id))
 
     def open(self, path: str, mode: str = "rb") -> IO[Any]:
         """Open a file in the store, making parent folders when writing."""
+        self.check(path)
         if "w" in mode or "a" in mode:
             self.makedirs(posixpath.dirname(path) if is_remote(path) else os.path.dirname(path))
         return self.fs.open(self._path(path), mode)
@@ -105,16 +177,35 @@ class ArtifactStore:
         ]
 
     def rmtree(self, path: str) -> None:
+        self.check(path, strictly=True)
         if self.exists(path):
             self.fs.rm(self._path(path), recursive=True)
+
+    def remove_version_folder(self, uri: str, version_id: Any) -> None:
+        """Delete an artifact version's folder: only a folder strictly inside the root whose
+        name is the version's id, so a row pointing elsewhere can never delete other files.
+
+        Raises ArtifactPathError for any other location.
+        """
+        _, path = normalized(uri)
+        if posixpath.basename(path) != str(version_id):
+            raise ArtifactPathError(
+                f"{uri!r} is not the folder of artifact version {version_id}; it was not deleted."
+            )
+        self.rmtree(uri)
 
     def remove(self, path: str) -> None:
         if self.exists(path):
             self.fs.rm(self._path(path))
 
     def read_bytes(self, uri: str, limit: int | None = None) -> bytes:
-        """Read a file's bytes (at most `limit`); raises ArtifactLoadError with a fix to try."""
-        return read_bytes(uri, limit, self.storage_options)
+        """Read a file's bytes (at most `limit`); raises ArtifactLoadError with a fix to try,
+        ArtifactPathError when `uri` lies outside the store."""
+        return read_bytes(self.check(uri), limit, self.storage_options)
+
+    def file_size(self, uri: str) -> int:
+        """The size in bytes of a file inside the store; raises as `read_bytes` does."""
+        return file_size(self.check(uri), self.storage_options)
 
 
 @contextlib.contextmanager

@@ -1,14 +1,20 @@
-"""`open`, `exists`, `makedirs` and friends for local paths and any fsspec URL."""
+"""`open`, `exists`, `makedirs` and friends for local paths and any fsspec URL.
+
+These are for the user's own code (as ZenML's `fileio`), so they reach any path the user names;
+zviz itself opens artifact files only through a confined ArtifactStore.
+"""
 
 from __future__ import annotations
 
+import os
 from typing import IO, Any
 
-from zviz_core.artifacts.store import ArtifactStore
+from zviz_core.artifacts.store import ArtifactStore, is_remote
 
 
 def _store(uri: str) -> ArtifactStore:
-    return ArtifactStore(uri)
+    anywhere = uri.split("://", 1)[0] + ":///" if is_remote(uri) else os.sep
+    return ArtifactStore(uri, boundary=anywhere)
 
 
 def open(uri: str, mode: str = "r") -> IO[Any]:

@@ -8,6 +8,7 @@ never sees half a step.
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import copy
 import functools
@@ -16,7 +17,7 @@ import inspect
 import logging
 import traceback
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,7 +25,8 @@ from uuid import UUID
 
 from zviz_core.access import AccessPolicy
 from zviz_core.enums import ExecutionStatus, VisualizationType
-from zviz_core.errors import EntityExistsError, InvalidInputError, ZvizError
+from zviz_core.errors import ArtifactPathError, EntityExistsError, InvalidInputError, ZvizError
+from zviz_core.names import check_path_name
 from zviz_core.pipelines.config import RunConfig, from_options, load_config
 from zviz_core.pipelines.step import OutputSpec, Step
 from zviz_core.store import artifacts as artifact_sql
@@ -120,7 +122,7 @@ class _RunContext:
         step_config = {"enable_artifact_visualization": visualize, "parameters": parameters}
         step_id = uuid.uuid4()
         started = now()
-        written: list[str] = []
+        written: list[tuple[str, UUID]] = []
         try:
             result = step.entrypoint(*bound.args, **bound.kwargs)
             stored = self._store_outputs(step, name, result, visualize, written)
@@ -202,10 +204,10 @@ class _RunContext:
         except ZvizError:
             log.exception("zviz could not record the failure of step %s", name)
 
-    def _discard(self, uris: list[str]) -> None:
-        for uri in uris:
+    def _discard(self, folders: list[tuple[str, UUID]]) -> None:
+        for uri, version_id in folders:
             try:
-                self.client._artifact_store.rmtree(uri)
+                self.client._artifact_store.remove_version_folder(uri, version_id)
             except Exception as exc:
                 log.warning(
                     "zviz: could not remove the unrecorded artifact folder %s: %s", uri, exc
@@ -235,7 +237,7 @@ class _RunContext:
         return specs
 
     def _store_outputs(
-        self, step: Step, name: str, result: Any, visualize: bool, written: list[str]
+        self, step: Step, name: str, result: Any, visualize: bool, written: list[tuple[str, UUID]]
     ) -> list[dict[str, Any]]:
         from zviz_core.materializers.base import materializer_for, qualified_name
 
@@ -243,18 +245,26 @@ class _RunContext:
         values = self._values(step, result, len(specs))
         stored = []
         for spec, value in zip(specs, values, strict=True):
+            check_path_name(spec.name, f"Output name of step '{name}'")
             version_id = uuid.uuid4()
             materializer_cls = step.materializer_override(spec.name) or materializer_for(
                 type(value)
             )
-            uri = self.client._artifact_store.path_for(name, spec.name, version_id)
-            materializer = materializer_cls(uri, self.client._artifact_store)
-            written.append(uri)
-            self.client._artifact_store.makedirs(uri)
-            materializer.save(value)
+            store = self.client._artifact_store
+            uri = store.version_folder(version_id)
+            # The materializer sees a store confined to its own folder: a write elsewhere fails.
+            folder = store.scoped(uri)
+            materializer = materializer_cls(uri, folder)
+            written.append((uri, version_id))
+            store.makedirs(uri)
+            with _confined(materializer_cls, "save"):
+                materializer.save(value)
             visualizations: list[tuple[str, str]] = []
             if visualize:
-                visualizations = _build_visualizations(materializer, value, name, spec.name)
+                with _confined(materializer_cls, "save_visualizations"):
+                    visualizations = _build_visualizations(materializer, value, name, spec.name)
+                    for viz_uri, _ in visualizations:
+                        folder.check(viz_uri, what="The visualization file")
             try:
                 metadata = materializer.extract_metadata(value) or {}
                 dumps(metadata)
@@ -284,6 +294,19 @@ class _RunContext:
         return stored
 
 
+@contextlib.contextmanager
+def _confined(materializer_cls: type, method: str) -> Iterator[None]:
+    """Name the materializer and its method when it reached outside its artifact's folder."""
+    try:
+        yield
+    except ArtifactPathError as exc:
+        raise ArtifactPathError(
+            f"Materializer {materializer_cls.__module__}.{materializer_cls.__qualname__}.{method} "
+            f"is broken: {exc} Write and return only paths inside self.uri "
+            "(self.path('name.ext') builds one)."
+        ) from None
+
+
 def _is_custom_name(step: Step, spec: OutputSpec) -> bool:
     return (
         step.outputs is not None and spec.name != "output" and not spec.name.startswith("output_")
@@ -295,6 +318,8 @@ def _build_visualizations(
 ) -> list[tuple[str, str]]:
     try:
         produced = materializer.save_visualizations(value) or {}
+    except ArtifactPathError:
+        raise
     except Exception as exc:
         log.warning(
             "zviz: the visualizations of %s.%s could not be built (%s: %s); the step still succeeds.",
@@ -330,7 +355,7 @@ class Pipeline:
         config: RunConfig | None = None,
     ) -> None:
         self.entrypoint = func
-        self.name = name or func.__name__
+        self.name = check_path_name(name or func.__name__, "Pipeline name")
         self.enable_artifact_visualization = enable_artifact_visualization
         self.config = config or RunConfig()
         functools.update_wrapper(self, func)
@@ -375,7 +400,7 @@ class Pipeline:
             arguments = kwargs
         project = client.active_project
         started = now()
-        run_name = self._run_name(started)
+        run_name = check_path_name(self._run_name(started), "Run name")
         snapshot_config = {
             "pipeline": self.name,
             "parameters": {

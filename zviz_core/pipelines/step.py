@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any, get_args, get_origin
 
 from zviz_core.materializers.base import BaseMaterializer
+from zviz_core.names import check_path_name
 
 
 @dataclass(frozen=True)
@@ -67,11 +68,13 @@ class Step:
         | None = None,
     ) -> None:
         self.entrypoint = func
-        self.name = name or func.__name__
+        self.name = check_path_name(name or func.__name__, "Step name")
         self.enable_artifact_visualization = enable_artifact_visualization
         self.output_materializers = output_materializers
         self.signature = inspect.signature(func)
         self.outputs, self.returns_tuple = parse_outputs(func)
+        for spec in self.outputs or ():
+            check_path_name(spec.name, f"Output name of step '{self.name}'")
         functools.update_wrapper(self, func)
 
     def materializer_override(self, output_name: str) -> type[BaseMaterializer] | None:

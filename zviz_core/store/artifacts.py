@@ -22,14 +22,17 @@ VERSION_FROM = "artifact_versions av JOIN artifacts a ON a.id = av.artifact_id"
 VIZ_COLS = "v.id, v.type, v.uri, v.artifact_version_id, v.position"
 
 
-def visualization(row: tuple) -> ArtifactVisualizationResponse:
-    return ArtifactVisualizationResponse(
+def visualization(row: tuple, folder: str | None) -> ArtifactVisualizationResponse:
+    """A visualization from its VIZ_COLS row and its artifact version's folder (its `uri`)."""
+    viz = ArtifactVisualizationResponse(
         id=row[0],
         type=VisualizationType(row[1]),
         uri=row[2],
         artifact_version_id=row[3],
         position=row[4],
     )
+    viz._folder = folder
+    return viz
 
 
 def _version(
@@ -65,12 +68,13 @@ def visualizations_for(
     if not version_ids:
         return out
     rows = cur.rows(
-        f"SELECT {VIZ_COLS} FROM artifact_visualizations v "
+        f"SELECT {VIZ_COLS}, av.uri FROM artifact_visualizations v "
+        "JOIN artifact_versions av ON av.id = v.artifact_version_id "
         "WHERE list_contains($ids, v.artifact_version_id) ORDER BY v.artifact_version_id, v.position",
         {"ids": version_ids},
     )
     for row in rows:
-        out.setdefault(row[3], []).append(visualization(row))
+        out.setdefault(row[3], []).append(visualization(row[:5], row[5]))
     return out
 
 
@@ -177,29 +181,26 @@ def get_visualization(
     where, params = access.sql("artifact_version", "av")
     params["key"] = key
     row = cur.row(
-        f"SELECT {VIZ_COLS}, av.project_id FROM artifact_visualizations v "
+        f"SELECT {VIZ_COLS}, av.project_id, av.uri FROM artifact_visualizations v "
         f"JOIN artifact_versions av ON av.id = v.artifact_version_id WHERE v.id = $key AND {where}",
         params,
     )
-    return None if row is None else (visualization(row[:5]), row[5])
+    return None if row is None else (visualization(row[:5], row[6]), row[5])
 
 
-def delete_versions(cur: Cursor, version_ids: list[UUID]) -> list[str]:
-    """Delete artifact versions with their visualizations and the tiles showing them; returns URIs."""
+def delete_versions(cur: Cursor, version_ids: list[UUID]) -> list[tuple[str, UUID]]:
+    """Delete artifact versions with their visualizations and the tiles showing them.
+
+    Returns (folder, version id) of each: the files to remove once the deletion committed. A
+    visualization's file lies inside its version's folder, so it goes with the folder.
+    """
     if not version_ids:
         return []
     ids = {"ids": version_ids}
-    uris = [
-        r[0]
+    folders = [
+        (r[0], r[1])
         for r in cur.rows(
-            "SELECT uri FROM artifact_versions WHERE id IN (SELECT unnest($ids))", ids
-        )
-    ]
-    uris += [
-        r[0]
-        for r in cur.rows(
-            "SELECT uri FROM artifact_visualizations WHERE artifact_version_id IN (SELECT unnest($ids))",
-            ids,
+            "SELECT uri, id FROM artifact_versions WHERE id IN (SELECT unnest($ids))", ids
         )
     ]
     cur.execute(
@@ -211,7 +212,7 @@ def delete_versions(cur: Cursor, version_ids: list[UUID]) -> list[str]:
     )
     cur.execute("DELETE FROM step_inputs WHERE artifact_version_id IN (SELECT unnest($ids))", ids)
     cur.execute("DELETE FROM artifact_versions WHERE id IN (SELECT unnest($ids))", ids)
-    return uris
+    return folders
 
 
 def insert_version(

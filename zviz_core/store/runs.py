@@ -169,8 +169,65 @@ def steps(cur: Cursor, run_id: UUID) -> dict[str, StepRunResponse]:
     return result
 
 
-def delete_runs_where(cur: Cursor, cond: str, params: dict[str, Any]) -> list[str]:
-    """Delete runs matching `cond` (over alias r) with everything below them; returns artifact URIs."""
+def changes_beyond(
+    cur: Cursor,
+    access: AccessPolicy,
+    *,
+    run_cond: str = "FALSE",
+    params: dict[str, Any] | None = None,
+    snapshot_ids: list[UUID] | None = None,
+    version_ids: list[UUID] | None = None,
+) -> int:
+    """How many resources outside a deletion it would change that `access` may not write.
+
+    The deletion is of the runs matching `run_cond` (over alias r), the snapshots
+    `snapshot_ids` and the artifact versions `version_ids` (with those of the runs). It also
+    removes tiles showing those artifacts wherever they are pinned, input edges of other runs'
+    steps that read them, and the snapshot of deployments of those snapshots: each such tile,
+    run and deployment counts when the user may not write it.
+    """
+    if access.write_grants.everything:
+        return 0
+    base = dict(params or {})
+    runs = [r[0] for r in cur.rows(f"SELECT r.id FROM pipeline_runs r WHERE {run_cond}", base)]
+    versions = list(version_ids or [])
+    if runs:
+        versions += [
+            r[0]
+            for r in cur.rows(
+                "SELECT id FROM artifact_versions WHERE list_contains($runs, run_id)",
+                {"runs": runs},
+            )
+        ]
+    count = 0
+    if versions:
+        where, acc = access.sql("curated", "c", "write")
+        count += cur.value(
+            "SELECT count(*) FROM curated_visualizations c "
+            f"WHERE list_contains($avs, c.artifact_version_id) AND NOT ({where})",
+            {**acc, "avs": versions},
+        )
+        where, acc = access.sql("pipeline_run", "r", "write")
+        count += cur.value(
+            "SELECT count(DISTINCT r.id) FROM step_inputs si "
+            "JOIN step_runs s ON s.id = si.step_run_id JOIN pipeline_runs r ON r.id = s.run_id "
+            "WHERE list_contains($avs, si.artifact_version_id) "
+            f"AND NOT list_contains($runs, r.id) AND NOT ({where})",
+            {**acc, "avs": versions, "runs": runs},
+        )
+    if snapshot_ids:
+        where, acc = access.sql("deployment", "d", "write")
+        count += cur.value(
+            "SELECT count(*) FROM deployments d "
+            f"WHERE list_contains($snaps, d.snapshot_id) AND NOT ({where})",
+            {**acc, "snaps": snapshot_ids},
+        )
+    return int(count)
+
+
+def delete_runs_where(cur: Cursor, cond: str, params: dict[str, Any]) -> list[tuple[str, UUID]]:
+    """Delete runs matching `cond` (over alias r) with everything below them; returns the
+    (folder, id) of their artifact versions."""
     run_ids = [r[0] for r in cur.rows(f"SELECT r.id FROM pipeline_runs r WHERE {cond}", params)]
     if not run_ids:
         return []

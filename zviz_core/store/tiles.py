@@ -15,7 +15,7 @@ TILE_COLS = (
     "c.id, c.project_id, c.artifact_visualization_id, c.artifact_version_id, c.display_name, "
     "c.display_order, c.layout_size, c.resource_type, c.resource_id, c.created, c.updated, "
     "c.viz_type, c.viz_uri, c.viz_position, c.artifact_name, c.artifact_version, c.run_id, "
-    "c.run_name"
+    "c.run_name, (SELECT av.uri FROM artifact_versions av WHERE av.id = c.artifact_version_id)"
 )
 # Lower display_order first; unset orders last, in creation order. Stated, not left to the engine.
 ORDER = "c.display_order ASC NULLS LAST, c.created ASC, c.id"
@@ -24,7 +24,7 @@ ORDER = "c.display_order ASC NULLS LAST, c.created ASC, c.id"
 def tile(row: tuple, hydrate: bool = True) -> CuratedVisualizationResponse:
     viz = None
     if hydrate and row[11] is not None:
-        viz = artifacts.visualization((row[2], row[11], row[12], row[3], row[13]))
+        viz = artifacts.visualization((row[2], row[11], row[12], row[3], row[13]), row[18])
     return CuratedVisualizationResponse(
         id=row[0],
         project_id=row[1],
