@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import jwt
 import pytest
+import yaml
 
 from tests.browser.conftest import (
     Server,
+    _app_cwd,
     log_in,
     log_out,
     login_form_shown,
@@ -17,8 +21,10 @@ from tests.browser.conftest import (
     no_exception_shown,
     open_url,
     settle,
+    start_server,
+    stop_server,
 )
-from tests.browser.world import COOKIE_KEY, USERS
+from tests.browser.world import COOKIE_KEY, USERS, auth_config, hash_passwords
 
 pytestmark = pytest.mark.browser
 COOKIE = "zviz_test_auth"
@@ -155,3 +161,92 @@ def test_two_users_at_once_see_their_own_dashboards(secured_app: Server, new_con
     settle(alice, 1000)
     assert not login_form_shown(alice), "one user's logout leaves the other logged in"
     assert world.everything_run.name in main_text(alice)
+
+
+# -- revocation: a copied cookie stops working ---------------------------------------------------
+
+
+def _with_cookie(new_context, server: Server, token: str) -> Any:
+    """A new browser profile holding only `token` as its login cookie, opened on /runs."""
+    context = new_context()
+    context.add_cookies([{"name": COOKIE, "value": token, "url": server.url}])
+    page = context.new_page()
+    open_url(page, f"{server.url}/runs")
+    return page
+
+
+def test_a_copied_cookie_is_dead_after_logout(secured_app: Server, new_context) -> None:
+    run = secured_app.info["world"].everything_run
+    context = new_context()
+    page = context.new_page()
+    open_url(page, f"{secured_app.url}/runs")
+    _login(page, "alice")
+    copied = _auth_cookie(context)
+    assert copied, "logging in sets the re-login cookie"
+    # Before logout the copy logs in: that is what revocation has to undo.
+    thief = _with_cookie(new_context, secured_app, copied)
+    assert not login_form_shown(thief) and run.name in main_text(thief)
+
+    log_out(page)
+    assert _auth_cookie(context) is None
+
+    later = _with_cookie(new_context, secured_app, copied)
+    assert login_form_shown(later)
+    assert run.name not in main_text(later)
+    assert not no_exception_shown(later)
+    # The session that was already using the copy is logged out at its next run.
+    thief.get_by_role("link", name="Runs").first.click()
+    thief.get_by_label("Password", exact=True).wait_for()
+    assert run.name not in main_text(thief)
+
+
+@pytest.fixture(scope="module")
+def editable_app(chromium_path: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """The app on an empty store behind an auth YAML that a test may rewrite
+    (server.info["config"], server.info["hashes"])."""
+    tmp = tmp_path_factory.mktemp("editable")
+    hashes = hash_passwords()
+    config = tmp / "auth.yaml"
+    config.write_text(yaml.safe_dump(auth_config(hashes), sort_keys=False), encoding="utf-8")
+    env = {
+        "ZVIZ_HOME": str(tmp / "store"),
+        "ZVIZ_DEMO": "0",
+        "ZVIZ_AUTH_CONFIG": str(config),
+        "ZVIZ_COOKIE_KEY": COOKIE_KEY,
+    }
+    server = start_server(env, tmp / "streamlit.log", _app_cwd(tmp))
+    server.info.update(config=config, hashes=hashes)
+    yield server
+    stop_server(server)
+
+
+def _write_config(server: Server, without: str | None = None) -> None:
+    config = auth_config(server.info["hashes"])
+    if without:
+        del config["credentials"]["usernames"][without]
+    path: Path = server.info["config"]
+    path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+
+
+def test_a_removed_users_copied_cookie_is_dead_even_after_they_come_back(
+    editable_app: Server, new_context
+) -> None:
+    context = new_context()
+    page = context.new_page()
+    open_url(page, editable_app.url)
+    _login(page, "carol")
+    copied = _auth_cookie(context)
+    assert copied
+    assert not login_form_shown(_with_cookie(new_context, editable_app, copied))
+
+    _write_config(editable_app, without="carol")
+    try:
+        removed = _with_cookie(new_context, editable_app, copied)
+        assert login_form_shown(removed)
+        assert not no_exception_shown(removed)
+    finally:
+        _write_config(editable_app)  # carol is back, with the same password
+    back = _with_cookie(new_context, editable_app, copied)
+    assert login_form_shown(back), "her old cookie stays revoked"
+    _login(back, "carol")  # her password works again, and gives a new cookie
+    assert _auth_cookie(back.context) not in (None, copied)
