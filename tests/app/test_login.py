@@ -202,6 +202,22 @@ def test_a_throttled_unknown_user_looks_like_a_throttled_real_one(
     assert THROTTLED.sub("N", real) == THROTTLED.sub("N", unknown) == "N", (real, unknown)
 
 
+def test_the_demo_whose_passwords_are_public_is_not_throttled(
+    world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from zviz_core.demo import DEMO_USERS
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("ZVIZ_DEMO", "1")
+    username, password, _ = DEMO_USERS[0]
+    at = app().run()
+    for _ in range(USER_FREE_FAILURES + 1):
+        submit_login(at, username, "not-the-password")
+        assert texts(at, "error") == ["Wrong username or password."], texts(at, "error")
+    submit_login(at, username, password)
+    assert at.session_state["authentication_status"] is True, texts(at, "error")
+
+
 def test_a_successful_login_resets_the_count(secured: Path, world: World) -> None:
     at = app(nav.RUNS).run()
     for _ in range(USER_FREE_FAILURES - 1):

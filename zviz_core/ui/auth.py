@@ -350,9 +350,13 @@ def _guard_password_check(authenticator: Authenticate, setup: AuthSetup, guard: 
     model = authenticator.authentication_controller.authentication_model
     check = model.check_credentials
 
+    # The demo prints its passwords on the login page: a lockout there protects nothing and
+    # would let one visitor lock every other visitor out of a demo user.
+    throttled = not setup.is_demo
+
     def guarded(username: str, password: str) -> bool:
         address = _client_address()
-        refusal = guard.begin_attempt(username, address)
+        refusal = guard.begin_attempt(username, address) if throttled else None
         if refusal is not None:
             raise LoginError(refusal.message)
         if username in model.credentials["usernames"]:
@@ -362,7 +366,7 @@ def _guard_password_check(authenticator: Authenticate, setup: AuthSetup, guard: 
             with contextlib.suppress(TypeError, ValueError):
                 Hasher.check_pw(password, setup.dummy_hash)
             ok = False
-        if ok:
+        if ok and throttled:
             guard.attempt_succeeded(username, address)
         return ok
 
