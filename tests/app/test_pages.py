@@ -88,7 +88,7 @@ def test_run_page_shows_facts_graph_steps_and_the_first_steps_outputs(open_page,
     assert steps.value == "frame"
     # The frame step's output has two CSV visualizations; only the open tab is rendered.
     assert len(at.dataframe) == 1
-    assert [t.label for t in at.tabs] == ["CSV · describe.csv", "CSV · sample.csv"]
+    assert [plain(t.label) for t in at.tabs] == ["CSV · describe.csv", "CSV · sample.csv"]
 
 
 def test_choosing_a_step_puts_it_in_the_url(open_page, run) -> None:
