@@ -7,7 +7,7 @@ import os
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from uuid import UUID
 
 from pydantic import ValidationError
@@ -57,6 +57,9 @@ from zviz_core.store.util import as_uuid, new_id, now, page_bounds, require_uuid
 
 log = logging.getLogger("zviz")
 T = TypeVar("T")
+
+if TYPE_CHECKING:
+    from zviz_core.logins import LoginGuard
 
 TEXT_TYPES = {
     VisualizationType.CSV,
@@ -141,6 +144,13 @@ class Client:
     @property
     def artifact_store(self) -> ArtifactStore:
         return self._artifact_store
+
+    def logins(self) -> LoginGuard:
+        """Return the login throttling counters and login-cookie list of this client's store
+        (for the app's login gate; they are not scoped to the client's user)."""
+        from zviz_core.logins import LoginGuard
+
+        return LoginGuard(self._db)
 
     def _read(self, fn: Callable[[Cursor], T], *key: Any) -> T:
         return self._db.read(fn, cache_key=(self._policy.key(), *key) if key else None)

@@ -17,14 +17,16 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
+from typing import Any, Protocol, TypeVar
 
 from zviz_core.store import logins as sql
-from zviz_core.store.db import Cursor, Database
+from zviz_core.store.db import Cursor
 from zviz_core.store.util import now as utc_now
+
+T = TypeVar("T")
 
 USER_FREE_FAILURES = 5
 ADDRESS_FREE_FAILURES = 20  # many people may share one address (an office, a proxy)
@@ -85,22 +87,30 @@ def cookie_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+class Store(Protocol):
+    """What the guard needs of a store engine: units of work (zviz_core.store)."""
+
+    def read(self, fn: Callable[[Cursor], T], cache_key: Any = None) -> T: ...
+
+    def write(self, fn: Callable[[Cursor], T], checkpoint: bool = True) -> T: ...
+
+
 class LoginGuard:
     """Throttling counters and the list of live login cookies of one store.
 
-    Every method runs one unit of work on the store and may raise StoreBusyError or StoreError
+    Get one with `Client().logins()`, so it uses the same store as the client. Every method runs
+    one unit of work on the store and may raise StoreBusyError or StoreError
     (zviz_core.errors) when the store cannot be used.
     """
 
-    def __init__(self, home: str | Path | None = None) -> None:
-        from zviz_core.client import default_home
-
-        self._db = Database.for_home(Path(home).expanduser() if home else default_home())
+    def __init__(self, store: Store) -> None:
+        self._db = store
 
     @property
-    def home(self) -> Path:
-        """The store folder these counters and cookies live in."""
-        return self._db.home
+    def location(self) -> str:
+        """Where the store is (its folder or URL), to tell stores apart."""
+        where = getattr(self._db, "location", None) or getattr(self._db, "home", None)
+        return str(where if where is not None else id(self._db))
 
     def _keys(self, username: str, address: str | None) -> list[tuple[str, str, int]]:
         keys = [(USER, _key(USER, normalize_username(username)), USER_FREE_FAILURES)]

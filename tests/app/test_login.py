@@ -26,8 +26,9 @@ from tests.browser.world import (
     hash_passwords,
     write_auth_config,
 )
+from zviz_core import Client
 from zviz_core.demo import DEMO_COOKIE_KEY
-from zviz_core.logins import USER_FREE_FAILURES, LoginGuard
+from zviz_core.logins import USER_FREE_FAILURES
 from zviz_core.ui import auth, nav
 
 ALL_PAGES = [spec.path for spec in nav.PAGES]
@@ -222,10 +223,10 @@ def test_a_successful_login_resets_the_count(secured: Path, world: World) -> Non
     at = app(nav.RUNS).run()
     for _ in range(USER_FREE_FAILURES - 1):
         submit_login(at, "alice", "not-the-password")
-    assert LoginGuard().failure_count("alice") == USER_FREE_FAILURES - 1
+    assert Client().logins().failure_count("alice") == USER_FREE_FAILURES - 1
     submit_login(at, "alice", USERS["alice"].password)
     assert at.session_state["authentication_status"] is True
-    assert LoginGuard().failure_count("alice") == 0
+    assert Client().logins().failure_count("alice") == 0
     at = app(nav.RUNS).run()
     for _ in range(USER_FREE_FAILURES - 1):
         submit_login(at, "alice", "not-the-password")

@@ -108,9 +108,11 @@ def test_the_cookie_keeps_the_session_across_a_reload(secured_app: Server, new_c
         jwt.encode({"username": "admin", "exp_date": time.time() + 9e5}, None, algorithm="none"),
         jwt.encode({"username": "admin", "exp_date": time.time() - 10}, COOKIE_KEY),
         jwt.encode({"username": "mallory", "exp_date": time.time() + 9e5}, COOKIE_KEY),
+        # Signed with the real key (a leaked key) but never issued by the server.
+        jwt.encode({"username": "admin", "exp_date": time.time() + 9e5}, COOKIE_KEY),
         "not-a-token",
     ],
-    ids=["wrong-key", "alg-none", "expired", "unknown-user", "garbage"],
+    ids=["wrong-key", "alg-none", "expired", "unknown-user", "right-key-never-issued", "garbage"],
 )
 def test_a_forged_or_stale_cookie_gets_the_login_form(
     secured_app: Server, new_context, token: str

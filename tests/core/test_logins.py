@@ -8,7 +8,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from tests.core.helpers import last_json_line, run_python
+from tests.core.helpers import last_json_line, run_python, start_python
+from zviz_core import Client
 from zviz_core.logins import (
     ADDRESS_FREE_FAILURES,
     FIRST_LOCK_S,
@@ -33,7 +34,7 @@ def fail(guard: LoginGuard, username: str, times: int, at: datetime = T0, **kw: 
 
 
 def test_five_failures_lock_the_user_and_say_when_to_try_again(zviz_home: Path) -> None:
-    guard = LoginGuard()
+    guard = Client().logins()
     fail(guard, "alice", USER_FREE_FAILURES)
     refusal = guard.begin_attempt("alice", now=T0 + timedelta(seconds=2))
     assert refusal == Refusal("user", FIRST_LOCK_S - 2)
@@ -46,7 +47,7 @@ def test_five_failures_lock_the_user_and_say_when_to_try_again(zviz_home: Path) 
 def test_the_lock_doubles_with_each_failure_after_it_and_stops_at_an_hour(
     zviz_home: Path,
 ) -> None:
-    guard = LoginGuard()
+    guard = Client().logins()
     fail(guard, "alice", USER_FREE_FAILURES - 1)
     at, waits = T0, []
     while len(waits) < 10:
@@ -63,7 +64,7 @@ def test_the_lock_doubles_with_each_failure_after_it_and_stops_at_an_hour(
 
 
 def test_a_success_clears_the_users_count(zviz_home: Path) -> None:
-    guard = LoginGuard()
+    guard = Client().logins()
     fail(guard, "Alice ", USER_FREE_FAILURES - 1)
     assert guard.failure_count("alice") == USER_FREE_FAILURES - 1  # the name as the form reads it
     assert guard.begin_attempt("alice", now=T0) is None
@@ -74,7 +75,7 @@ def test_a_success_clears_the_users_count(zviz_home: Path) -> None:
 
 
 def test_counters_are_forgotten_after_a_quiet_day(zviz_home: Path) -> None:
-    guard = LoginGuard()
+    guard = Client().logins()
     fail(guard, "alice", USER_FREE_FAILURES - 1)
     later = T0 + timedelta(hours=24, seconds=1)
     assert guard.begin_attempt("alice", now=later) is None
@@ -84,7 +85,7 @@ def test_counters_are_forgotten_after_a_quiet_day(zviz_home: Path) -> None:
 def test_an_address_is_locked_across_usernames_and_a_valid_login_does_not_reset_it(
     zviz_home: Path,
 ) -> None:
-    guard = LoginGuard()
+    guard = Client().logins()
     for i in range(ADDRESS_FREE_FAILURES - 1):
         assert guard.begin_attempt(f"guess{i}", "203.0.113.9", now=T0) is None
     # The guesser logs in to an account of its own: its address keeps the earlier failures.
@@ -98,13 +99,13 @@ def test_an_address_is_locked_across_usernames_and_a_valid_login_does_not_reset_
 
 
 def test_counters_are_shared_by_processes(zviz_home: Path) -> None:
-    guard = LoginGuard()
+    guard = Client().logins()
     fail(guard, "alice", USER_FREE_FAILURES - 1)
     child = """
         import json
         from datetime import datetime
-        from zviz_core.logins import LoginGuard
-        guard = LoginGuard()
+        from zviz_core import Client
+        guard = Client().logins()
         at = datetime(2026, 1, 5, 12, 0, 1)
         first = guard.begin_attempt("alice", now=at)
         second = guard.begin_attempt("alice", now=at)
@@ -118,18 +119,41 @@ def test_counters_are_shared_by_processes(zviz_home: Path) -> None:
     assert refusal == Refusal("user", FIRST_LOCK_S - 1)
 
 
+def test_attempts_from_processes_at_once_get_exactly_the_free_ones(zviz_home: Path) -> None:
+    Client().logins().failure_count("nobody")  # the children race on attempts, not on the schema
+    child = """
+        import json, sys
+        from datetime import datetime
+        from zviz_core import Client
+        guard = Client().logins()
+        sys.stdin.readline()  # start together
+        at = datetime(2026, 1, 5, 12, 0, 0)
+        print(json.dumps(sum(guard.begin_attempt("alice", now=at) is None for _ in range(8))))
+    """
+    children = [start_python(child, zviz_home) for _ in range(3)]
+    for proc in children:
+        proc.stdin.write("go\n")
+        proc.stdin.flush()
+    allowed = []
+    for proc in children:
+        out, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err
+        allowed.append(last_json_line(out))
+    assert sum(allowed) == USER_FREE_FAILURES, allowed
+
+
 def test_the_store_keeps_no_username_or_address_in_clear(zviz_home: Path) -> None:
-    guard = LoginGuard()
+    guard = Client().logins()
     secret = "Hunter2-typed-into-the-username-field"
     guard.begin_attempt(secret, "192.0.2.44", now=T0)
     guard.remember_cookie(cookie_digest("the.jwt.token"), "alice", T0 + timedelta(days=7))
-    Database._forget_all()
-    con = duckdb.connect(str(zviz_home / DB_FILE), read_only=True)
-    try:
-        dumped = repr(con.execute("SELECT * FROM login_failures").fetchall())
-        dumped += repr(con.execute("SELECT * FROM login_cookies").fetchall())
-    finally:
-        con.close()
+    dumped = repr(
+        guard._db.read(
+            lambda cur: (
+                cur.rows("SELECT * FROM login_failures") + cur.rows("SELECT * FROM login_cookies")
+            )
+        )
+    )
     assert "hunter2" not in dumped.lower() and "192.0.2.44" not in dumped
     assert "the.jwt.token" not in dumped
     assert cookie_digest("the.jwt.token") in dumped
@@ -139,7 +163,7 @@ def test_the_store_keeps_no_username_or_address_in_clear(zviz_home: Path) -> Non
 
 
 def test_a_cookie_is_live_from_issue_until_revoked_and_only_for_its_user(zviz_home: Path) -> None:
-    guard = LoginGuard()
+    guard = Client().logins()
     digest = cookie_digest("token-a")
     assert not guard.cookie_is_live(digest, "alice"), "never issued"
     guard.remember_cookie(digest, "alice", utc_now() + timedelta(days=7))
@@ -151,7 +175,7 @@ def test_a_cookie_is_live_from_issue_until_revoked_and_only_for_its_user(zviz_ho
 
 
 def test_an_expired_cookie_is_dead_and_dropped(zviz_home: Path) -> None:
-    guard = LoginGuard()
+    guard = Client().logins()
     old = cookie_digest("old")
     guard.remember_cookie(old, "alice", utc_now() - timedelta(seconds=1))
     assert not guard.cookie_is_live(old, "alice")
@@ -160,19 +184,19 @@ def test_an_expired_cookie_is_dead_and_dropped(zviz_home: Path) -> None:
 
 
 def test_a_revocation_in_another_process_is_seen_here(zviz_home: Path) -> None:
-    guard = LoginGuard()
+    guard = Client().logins()
     digest = cookie_digest("shared-token")
     guard.remember_cookie(digest, "alice", utc_now() + timedelta(days=7))
     assert guard.cookie_is_live(digest, "alice")  # now in this process's read cache
     run_python(
-        f"from zviz_core.logins import LoginGuard; LoginGuard().revoke_cookie({digest!r})",
+        f"from zviz_core import Client; Client().logins().revoke_cookie({digest!r})",
         zviz_home,
     )
     assert not guard.cookie_is_live(digest, "alice")
 
 
 def test_removed_users_lose_their_cookies_for_good(zviz_home: Path) -> None:
-    guard = LoginGuard()
+    guard = Client().logins()
     expires = utc_now() + timedelta(days=7)
     for user in ("alice", "bob", "carol"):
         guard.remember_cookie(cookie_digest(user), user, expires)
@@ -186,14 +210,33 @@ def test_removed_users_lose_their_cookies_for_good(zviz_home: Path) -> None:
 # -- migration 5 ------------------------------------------------------------------------------------
 
 
+class _Migrator:
+    """schema.migrate's cursor over a raw DuckDB connection, to build a store as an older zviz
+    left it (the DuckDB file is the store that existed before migration 5)."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self.con = con
+
+    def execute(self, sql: str, params: list | None = None) -> _Migrator:
+        self.con.execute(sql, params or [])
+        return self
+
+    def fetchone(self) -> tuple | None:
+        return self.con.fetchone()
+
+    def value(self, sql: str, params: list | None = None) -> object:
+        row = self.execute(sql, params).fetchone()
+        return None if row is None else row[0]
+
+
 def test_a_version_4_store_gains_the_login_tables(zviz_home: Path) -> None:
     zviz_home.mkdir(parents=True)
     con = duckdb.connect(str(zviz_home / DB_FILE))
     try:
-        assert schema.migrate(con, zviz_home, upto=4) == 4
+        assert schema.migrate(_Migrator(con), zviz_home, upto=4) == 4
     finally:
         con.close()
-    guard = LoginGuard()
+    guard = Client(home=zviz_home).logins()
     fail(guard, "alice", 1)
     assert guard.failure_count("alice") == 1
     Database._forget_all()
@@ -204,18 +247,18 @@ def test_a_version_4_store_gains_the_login_tables(zviz_home: Path) -> None:
         ]
     finally:
         con.close()
-    assert versions == [1, 2, 3, 4, 5] and schema.LATEST == 5
+    assert versions == list(range(1, schema.LATEST + 1)) and schema.LATEST >= 5
 
 
 def test_a_failing_migration_5_leaves_version_4_untouched(zviz_home: Path) -> None:
     zviz_home.mkdir(parents=True)
     con = duckdb.connect(str(zviz_home / DB_FILE))
     try:
-        schema.migrate(con, zviz_home, upto=4)
+        schema.migrate(_Migrator(con), zviz_home, upto=4)
         con.execute("CREATE TABLE login_cookies (x INTEGER)")  # in the way of migration 5
         with pytest.raises(duckdb.Error):
-            schema.migrate(con, zviz_home)
-        assert schema.current_version(con) == 4
+            schema.migrate(_Migrator(con), zviz_home)
+        assert schema.current_version(_Migrator(con)) == 4
         tables = {
             r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()
         }

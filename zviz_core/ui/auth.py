@@ -331,6 +331,14 @@ def _authenticator(setup: AuthSetup, guard: LoginGuard) -> Authenticate:
     return authenticator
 
 
+def _login_guard() -> LoginGuard:
+    """The login counters of the store every page uses (the owner client only reaches them;
+    nothing of the store is shown through it)."""
+    from zviz_core.client import Client
+
+    return Client().logins()
+
+
 def _client_address() -> str | None:
     # The TCP peer Streamlit saw (None on localhost). Forwarded-for headers are not used: any
     # client can write them, to dodge its own counter or to lock someone else out.
@@ -496,7 +504,7 @@ _synced_lock = threading.Lock()
 def _revoke_removed_users(setup: AuthSetup, guard: LoginGuard) -> None:
     """Once per config content and store in this process: unlist the cookies of users the
     config no longer has, so they stay dead even if the name comes back."""
-    key = (str(guard.home), setup.digest)
+    key = (guard.location, setup.digest)
     with _synced_lock:
         if key in _synced:
             return
@@ -577,8 +585,8 @@ def navigation(pages: list[st.Page], **kwargs: Any) -> st.Page:
     if setup is None:
         _owner_note()
         return st.navigation(pages, **kwargs)
-    guard = LoginGuard()
     try:
+        guard = _login_guard()
         _revoke_removed_users(setup, guard)
         authenticator = _authenticator(setup, guard)
         st.html(_HIDE_COOKIE_FRAMES)
@@ -603,7 +611,7 @@ def login_page(
     """Draw the login form (and, for the demo, its users), then stop the run: nothing after the
     gate renders for a visitor who is not logged in. A throttled attempt shows when to try
     again; a store that cannot be used shows its error (and nobody logs in)."""
-    guard = guard if guard is not None else LoginGuard()
+    guard = guard if guard is not None else _login_guard()
     from streamlit_authenticator.utilities import LoginError
 
     _, middle, _ = st.columns([1, 3, 1])
