@@ -21,7 +21,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from zviz_core.store import schema  # noqa: E402
-from zviz_core.store.db import DB_FILE, TOKEN_FILE  # noqa: E402
+from zviz_core.store.db import DB_FILE, TOKEN_FILE, DuckCursor  # noqa: E402
 
 SAMPLES_DIR = "_bench_samples"
 MODELS = 20
@@ -246,7 +246,7 @@ def fill(
     base = now - timedelta(minutes=runs + 1)
     con = duckdb.connect(str(home / DB_FILE))
     try:
-        schema.migrate(con, home)
+        schema.migrate(DuckCursor(con), home)
         existing = con.execute("SELECT count(*) FROM pipeline_runs").fetchone()
         if existing and existing[0]:
             raise ValueError(

@@ -1,26 +1,128 @@
-"""Shared fixtures: every test gets its own store folder; nothing touches ~/.zviz."""
+"""Shared fixtures: every test gets its own store; nothing touches ~/.zviz.
+
+The core and access suites run once per engine: on a DuckDB file, and on a fresh database of a
+real PostgreSQL server that the session starts (tests/pg.py). A test that is about DuckDB's file
+itself is marked `duckdb_only`.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import contextlib
+import os
+import tempfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
+from tests import pg
 from zviz_core import Client
-from zviz_core.store.db import Database
+from zviz_core.store import forget_engines
+
+BOTH_ENGINES = ("core", "access")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "engine" not in metafunc.fixturenames:
+        return
+    folder = Path(str(metafunc.definition.fspath)).parent.name
+    engines = ["duckdb"]
+    if folder in BOTH_ENGINES and metafunc.definition.get_closest_marker("duckdb_only") is None:
+        engines.append("postgres")
+    metafunc.parametrize("engine", engines, indirect=True)
+
+
+@pytest.fixture
+def engine(request: pytest.FixtureRequest) -> str:
+    """Which metadata engine this test's store uses: "duckdb" or "postgres"."""
+    return getattr(request, "param", "duckdb")
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[pg.PgServer]:
+    """A PostgreSQL server for the session; skips (or fails under ZVIZ_REQUIRE_POSTGRES=1)
+    when the binaries are missing."""
+    try:
+        server = pg.start_server()
+    except (RuntimeError, OSError) as exc:
+        if os.environ.get(pg.REQUIRE_ENV) == "1":
+            pytest.fail(f"PostgreSQL is required here ({pg.REQUIRE_ENV}=1): {exc}")
+        pytest.skip(f"no PostgreSQL server for these cases: {exc}")
+    yield server
+    server.stop("immediate")
+
+
+@pytest.fixture(scope="session")
+def pg_template(pg_server: pg.PgServer) -> str:
+    """A database holding the latest schema, copied for each test (faster than migrating)."""
+    from zviz_core.store.postgres import PostgresDatabase
+
+    url = pg_server.create_database()
+    db = PostgresDatabase(url)
+    db.ensure_schema()
+    db.close()
+    return url.rsplit("/", 1)[1]
 
 
 @pytest.fixture(autouse=True)
-def zviz_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A fresh, empty store folder in ZVIZ_HOME, with no access config and no demo."""
+def zviz_home(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, engine: str, request: pytest.FixtureRequest
+) -> Iterator[Path]:
+    """A fresh, empty store (folder in ZVIZ_HOME, plus a database on PostgreSQL cases), with no
+    access config and no demo."""
     home = tmp_path / "store"
     monkeypatch.setenv("ZVIZ_HOME", str(home))
     monkeypatch.setenv("ZVIZ_DEMO", "0")
-    for name in ("ZVIZ_ARTIFACT_STORE", "ZVIZ_AUTH_CONFIG", "ZVIZ_PROJECT", "ZVIZ_COOKIE_KEY"):
+    for name in (
+        "ZVIZ_ARTIFACT_STORE",
+        "ZVIZ_ARTIFACT_STORE_SHARED",
+        "ZVIZ_AUTH_CONFIG",
+        "ZVIZ_PROJECT",
+        "ZVIZ_COOKIE_KEY",
+        "ZVIZ_STORE_URL",
+    ):
         monkeypatch.delenv(name, raising=False)
+    url = None
+    if engine == "postgres":
+        server: pg.PgServer = request.getfixturevalue("pg_server")
+        url = server.create_database(template=request.getfixturevalue("pg_template"))
+        monkeypatch.setenv("ZVIZ_STORE_URL", url)
+        # The artifacts stay in a local folder here: every "machine" of a test shares this disk.
+        monkeypatch.setenv("ZVIZ_ARTIFACT_STORE", str(home / "artifacts"))
+        monkeypatch.setenv("ZVIZ_ARTIFACT_STORE_SHARED", "1")
     yield home
-    Database._forget_all()
+    forget_engines(close=True)
+    if url is not None:
+        request.getfixturevalue("pg_server").drop_database(url)
+
+
+@pytest.fixture
+def fresh_store(
+    engine: str, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> Callable[[], contextlib.AbstractContextManager[Path]]:
+    """Make another empty store on this test's engine, for tests (such as hypothesis
+    examples) that need one per case: `with fresh_store() as home: ...`."""
+
+    @contextlib.contextmanager
+    def make() -> Iterator[Path]:
+        with tempfile.TemporaryDirectory() as tmp:
+            home = Path(tmp) / "store"
+            forget_engines(close=True)
+            monkeypatch.setenv("ZVIZ_HOME", str(home))
+            url = None
+            if engine == "postgres":
+                server: pg.PgServer = request.getfixturevalue("pg_server")
+                url = server.create_database(template=request.getfixturevalue("pg_template"))
+                monkeypatch.setenv("ZVIZ_STORE_URL", url)
+                monkeypatch.setenv("ZVIZ_ARTIFACT_STORE", str(home / "artifacts"))
+            try:
+                yield home
+            finally:
+                forget_engines(close=True)
+                if url is not None:
+                    request.getfixturevalue("pg_server").drop_database(url)
+
+    return make
 
 
 @pytest.fixture

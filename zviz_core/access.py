@@ -231,17 +231,14 @@ class _SqlBuilder:
         parts = []
         ids = self.g.ids(kind)
         if ids:
-            parts.append(
-                f"list_contains({self._param(kind, 'id', ids)}, CAST({alias}.id AS VARCHAR))"
-            )
+            parts.append(f"CAST({alias}.id AS VARCHAR) = ANY({self._param(kind, 'id', ids)})")
         names = self.g.names(kind)
         if names and kind == "project":
-            parts.append(f"list_contains({self._param(kind, 'name', names)}, {alias}.name)")
+            parts.append(f"{alias}.name = ANY({self._param(kind, 'name', names)})")
         elif names:
             project_name = f"(SELECT _pn.name FROM projects _pn WHERE _pn.id = {alias}.project_id)"
             parts.append(
-                f"list_contains({self._param(kind, 'name', names)}, "
-                f"{project_name} || '/' || {alias}.name)"
+                f"({project_name} || '/' || {alias}.name) = ANY({self._param(kind, 'name', names)})"
             )
         return parts
 
@@ -268,7 +265,7 @@ class _SqlBuilder:
         if not ids:
             return []
         p = self._param("pipeline_snapshot", "id", ids)
-        return [f"list_contains({p}, CAST({col} AS VARCHAR))"]
+        return [f"CAST({col} AS VARCHAR) = ANY({p})"]
 
     def _run_parts(self, a: str) -> list[str]:
         return [

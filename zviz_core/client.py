@@ -13,7 +13,7 @@ from uuid import UUID
 from pydantic import ValidationError
 
 from zviz_core.access import AccessConfig, AccessPolicy, qualified
-from zviz_core.artifacts.store import ArtifactStore
+from zviz_core.artifacts.store import ArtifactStore, artifact_root
 from zviz_core.enums import (
     CuratedVisualizationSize,
     ExecutionStatus,
@@ -48,10 +48,11 @@ from zviz_core.models import (
 )
 from zviz_core.names import check_path_name
 from zviz_core.store import artifacts as artifact_sql
+from zviz_core.store import default_home, open_engine
 from zviz_core.store import resources as resource_sql
 from zviz_core.store import runs as run_sql
 from zviz_core.store import tiles as tile_sql
-from zviz_core.store.db import Cursor, Database
+from zviz_core.store.engine import Cursor
 from zviz_core.store.schema import DEFAULT_PROJECT
 from zviz_core.store.util import as_uuid, new_id, now, page_bounds, require_uuid
 
@@ -77,11 +78,6 @@ _TARGETS: dict[str, tuple[str, str, str]] = {
     "model": ("models", "project_id", "name"),
     "deployment": ("deployments", "project_id", "name"),
 }
-
-
-def default_home() -> Path:
-    """The store folder: $ZVIZ_HOME, else ~/.zviz."""
-    return Path(os.environ.get("ZVIZ_HOME") or Path.home() / ".zviz").expanduser()
 
 
 def _invalid(exc: ValidationError) -> InvalidInputError:
@@ -113,13 +109,13 @@ class Client:
         home: str | Path | None = None,
         access: AccessConfig | None = None,
         artifact_store: str | None = None,
+        store_url: str | None = None,
     ) -> None:
         self.home = Path(home).expanduser() if home is not None else default_home()
-        self._db = Database.for_home(self.home)
-        root = (
-            artifact_store or os.environ.get("ZVIZ_ARTIFACT_STORE") or str(self.home / "artifacts")
+        self._db = open_engine(home, store_url)
+        self._artifact_store = ArtifactStore(
+            artifact_root(artifact_store, self.home, shared_metadata=self._db.kind != "duckdb")
         )
-        self._artifact_store = ArtifactStore(root)
         self.user = user.strip().lower() if user is not None else None
         if self.user is None:
             self._policy = AccessPolicy.owner()

@@ -42,6 +42,10 @@ class StoreBusyError(StoreError, TimeoutError):
     """Another process held the database for longer than the lock time-out."""
 
 
+class StoreUnavailableError(StoreError, ConnectionError):
+    """The database server of a team store cannot be reached; nothing was written."""
+
+
 class MaterializerNotFoundError(ZvizError, TypeError):
     """No materializer handles a step output's type."""
 

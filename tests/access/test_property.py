@@ -3,9 +3,6 @@ an independent reading of the access rules allows, and nothing else."""
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
-
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -15,7 +12,6 @@ from zviz_core import Client
 from zviz_core.access import AccessConfig
 from zviz_core.enums import VisualizationResourceTypes as R
 from zviz_core.errors import EntityNotFoundError
-from zviz_core.store.db import Database
 
 PROJECTS = ["default", "research"]
 PIPELINES = {"p0": p0, "p1": p1}
@@ -124,12 +120,8 @@ ID_SPACE = {
     write=st.lists(grant_strategy(ID_SPACE), max_size=2),
     run_grant=st.booleans(),
 )
-def test_lists_and_gets_match_the_rules(
-    monkeypatch: pytest.MonkeyPatch, shape, read, write, run_grant
-) -> None:
-    with tempfile.TemporaryDirectory() as tmp:
-        monkeypatch.setenv("ZVIZ_HOME", str(Path(tmp) / "store"))
-        Database._forget_all()
+def test_lists_and_gets_match_the_rules(fresh_store, shape, read, write, run_grant) -> None:
+    with fresh_store():
         world = build_store(shape)
         if run_grant:  # grants by run name and by snapshot id need the store to exist first
             project, run = world["runs"][0]
@@ -193,7 +185,6 @@ def test_lists_and_gets_match_the_rules(
                 if not visible:
                     with pytest.raises(EntityNotFoundError):
                         user.get_curated_visualization(tile.id)
-        Database._forget_all()
 
 
 def _target_readable(owner: Client, rtype: R, rid, project: str, grants: set[str], world) -> bool:

@@ -15,7 +15,8 @@ REPO = Path(__file__).resolve().parents[2]
 
 def child_env(home: Path, **extra: str) -> dict[str, str]:
     """The environment of a child process that works on the store at `home`."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ZVIZ_")}
+    shared = ("ZVIZ_STORE_URL", "ZVIZ_ARTIFACT_STORE", "ZVIZ_ARTIFACT_STORE_SHARED")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ZVIZ_") or k in shared}
     env.update(ZVIZ_HOME=str(home), ZVIZ_DEMO="0", PYTHONPATH=str(REPO), **extra)
     return env
 

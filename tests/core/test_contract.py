@@ -116,6 +116,7 @@ def test_curated_defaults_are_as_documented() -> None:
     assert deploy["snapshot_id"].default is None
 
 
+@pytest.mark.duckdb_only
 def test_client_reads_zviz_home_when_constructed(tmp_path, monkeypatch) -> None:
     first, second = tmp_path / "one", tmp_path / "two"
     monkeypatch.setenv("ZVIZ_HOME", str(first))

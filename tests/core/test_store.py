@@ -25,7 +25,7 @@ from zviz_core.errors import (
     ZvizError,
 )
 from zviz_core.store import schema
-from zviz_core.store.db import DB_FILE
+from zviz_core.store.db import DB_FILE, DuckCursor
 from zviz_core.types import HTMLString
 
 
@@ -168,6 +168,7 @@ def _unusable_homes(tmp_path: Path) -> dict[str, Path]:
     }
 
 
+@pytest.mark.duckdb_only
 @pytest.mark.parametrize("kind", ["below-a-file", "in-proc"])
 def test_store_folder_that_cannot_be_created(
     kind: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -193,6 +194,7 @@ def _read_only_folder(tmp_path: Path) -> Path:
     return folder
 
 
+@pytest.mark.duckdb_only
 def test_existing_folder_that_is_not_writable(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -221,7 +223,7 @@ def _build_v1_store(home: Path) -> dict[str, uuid.UUID]:
     home.mkdir(parents=True)
     con = duckdb.connect(str(home / DB_FILE))
     try:
-        assert schema.migrate(con, home, upto=1) == 1
+        assert schema.migrate(DuckCursor(con), home, upto=1) == 1
         now = _stamp()
         ids = {
             k: uuid.uuid4()
@@ -282,6 +284,7 @@ def _version(home: Path) -> int:
         con.close()
 
 
+@pytest.mark.duckdb_only
 def test_store_from_an_older_schema_upgrades_and_keeps_its_data(zviz_home: Path) -> None:
     assert schema.LATEST > 1
     ids = _build_v1_store(zviz_home)
@@ -310,10 +313,11 @@ def test_store_from_an_older_schema_upgrades_and_keeps_its_data(zviz_home: Path)
     assert client.list_curated_visualizations("model", ids["model"]) == []
 
 
+@pytest.mark.duckdb_only
 def test_store_from_a_newer_zviz_is_refused_untouched(zviz_home: Path) -> None:
     zviz_home.mkdir(parents=True)
     con = duckdb.connect(str(zviz_home / DB_FILE))
-    schema.migrate(con, zviz_home)
+    schema.migrate(DuckCursor(con), zviz_home)
     future = schema.LATEST + 7
     con.execute("CREATE TABLE from_the_future (x INTEGER)")
     con.execute("INSERT INTO schema_version VALUES (?, ?)", [future, _stamp()])
@@ -335,11 +339,12 @@ def test_store_from_a_newer_zviz_is_refused_untouched(zviz_home: Path) -> None:
         con.close()
 
 
+@pytest.mark.duckdb_only
 def test_migration_is_idempotent_on_a_current_store(client: Client, zviz_home: Path) -> None:
     client.create_model(name="m")
     con = duckdb.connect(str(zviz_home / DB_FILE))
     try:
-        assert schema.migrate(con, zviz_home) == schema.LATEST
+        assert schema.migrate(DuckCursor(con), zviz_home) == schema.LATEST
         assert con.execute("SELECT count(*) FROM schema_version").fetchone()[0] == schema.LATEST
         assert con.execute("SELECT count(*) FROM projects").fetchone()[0] == 1
     finally:
@@ -369,6 +374,7 @@ def _hold_lock(home: Path, release_after: float = 0):
     return holder
 
 
+@pytest.mark.duckdb_only
 def test_lock_held_too_long_is_a_store_busy_error(
     zviz_home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -395,6 +401,7 @@ def test_lock_held_too_long_is_a_store_busy_error(
     assert assorted().status == ExecutionStatus.COMPLETED
 
 
+@pytest.mark.duckdb_only
 def test_a_short_lock_is_waited_out(zviz_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ZVIZ_LOCK_TIMEOUT", "30")
     client = Client()

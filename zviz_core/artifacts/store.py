@@ -11,6 +11,7 @@ import json
 import os
 import posixpath
 from collections.abc import Iterator
+from pathlib import Path
 from typing import IO, Any
 
 from zviz_core.errors import (
@@ -21,6 +22,8 @@ from zviz_core.errors import (
 )
 
 OPTIONS_ENV = "ZVIZ_ARTIFACT_STORE_OPTIONS"
+STORE_ENV = "ZVIZ_ARTIFACT_STORE"
+SHARED_ENV = "ZVIZ_ARTIFACT_STORE_SHARED"
 # Bounded waits, so an unreachable bucket fails a tile in seconds instead of hanging the page.
 S3_DEFAULTS = {"connect_timeout": 3, "read_timeout": 20, "retries": {"max_attempts": 2}}
 
@@ -56,6 +59,31 @@ def storage_options_for(root: str) -> dict[str, Any]:
         if endpoint:
             options.setdefault("client_kwargs", {}).setdefault("endpoint_url", endpoint)
     return options
+
+
+def artifact_root(explicit: str | None, home: Path, shared_metadata: bool) -> str:
+    """Where artifact files go: `explicit`, else $ZVIZ_ARTIFACT_STORE, else <home>/artifacts.
+
+    With a team store (`shared_metadata`), the root must be one every machine reaches: object
+    storage, or a local folder only when $ZVIZ_ARTIFACT_STORE_SHARED=1 says it is a shared mount.
+    Raises ConfigError otherwise.
+    """
+    root = explicit or os.environ.get(STORE_ENV, "").strip()
+    if not shared_metadata:
+        return root or str(home / "artifacts")
+    if not root:
+        raise ConfigError(
+            f"A team store (ZVIZ_STORE_URL) needs {STORE_ENV} set to where every machine can "
+            "read the artifact files, such as s3://bucket/zviz."
+        )
+    if not is_remote(root) and os.environ.get(SHARED_ENV, "").strip() not in ("1", "true"):
+        raise ConfigError(
+            f"{STORE_ENV}={root} is a local folder, but the metadata is shared through "
+            "ZVIZ_STORE_URL: other machines could not read these files. Use object storage "
+            f"(s3://bucket/prefix), or set {SHARED_ENV}=1 if that folder is a mount every "
+            "machine shares."
+        )
+    return root
 
 
 def join(base: str, *parts: str) -> str:

@@ -70,7 +70,7 @@ def visualizations_for(
     rows = cur.rows(
         f"SELECT {VIZ_COLS}, av.uri FROM artifact_visualizations v "
         "JOIN artifact_versions av ON av.id = v.artifact_version_id "
-        "WHERE list_contains($ids, v.artifact_version_id) ORDER BY v.artifact_version_id, v.position",
+        "WHERE v.artifact_version_id = ANY($ids) ORDER BY v.artifact_version_id, v.position",
         {"ids": version_ids},
     )
     for row in rows:
@@ -85,12 +85,12 @@ def source_names(cur: Cursor, run_ids: set[Any], step_ids: set[Any]) -> dict[Any
     step_ids.discard(None)
     if run_ids:
         runs = cur.rows(
-            "SELECT id, name, pipeline_id FROM pipeline_runs WHERE list_contains($ids, id)",
+            "SELECT id, name, pipeline_id FROM pipeline_runs WHERE id = ANY($ids)",
             {"ids": list(run_ids)},
         )
         pipelines = dict(
             cur.rows(
-                "SELECT id, name FROM pipelines WHERE list_contains($ids, id)",
+                "SELECT id, name FROM pipelines WHERE id = ANY($ids)",
                 {"ids": list({r[2] for r in runs})},
             )
         )
@@ -98,7 +98,7 @@ def source_names(cur: Cursor, run_ids: set[Any], step_ids: set[Any]) -> dict[Any
             names[key] = (run, pipelines.get(pipeline_id))
     if step_ids:
         for key, step in cur.rows(
-            "SELECT id, name FROM step_runs WHERE list_contains($ids, id)", {"ids": list(step_ids)}
+            "SELECT id, name FROM step_runs WHERE id = ANY($ids)", {"ids": list(step_ids)}
         ):
             names[key] = (step,)
     return names
@@ -157,7 +157,7 @@ def list_page(
         conds.append("a.name = $aname")
         params["aname"] = artifact_name
     if name_contains:
-        conds.append("contains(lower(a.name), lower($needle))")
+        conds.append("strpos(lower(a.name), lower($needle)) > 0")
         params["needle"] = name_contains
     needs_name = artifact_name is not None or bool(name_contains)
     rows, total = newest_page(
@@ -231,21 +231,21 @@ def insert_version(
     now: Any,
     visualizations: list[tuple[str, str]],
 ) -> int:
-    """Insert the next version of an artifact (created on first use); returns its version number."""
-    found = cur.row(
+    """Insert the next version of an artifact (created on first use); returns its version number.
+
+    Concurrent writers (PostgreSQL) each get their own number: the insert waits for a
+    concurrent creator, and the increment holds the artifact's row lock until commit.
+    """
+    cur.execute(
+        "INSERT INTO artifacts (id, project_id, name, created, latest_version) "
+        "VALUES ($id, $p, $n, $t, 0) ON CONFLICT (project_id, name) DO NOTHING",
+        {"id": uuid.uuid4(), "p": project_id, "n": name, "t": now},
+    )
+    artifact_id, version = cur.row(
         "UPDATE artifacts SET latest_version = latest_version + 1 "
         "WHERE project_id = $p AND name = $n RETURNING id, latest_version",
         {"p": project_id, "n": name},
     )
-    if found is None:
-        artifact_id, version = uuid.uuid4(), 1
-        cur.execute(
-            "INSERT INTO artifacts (id, project_id, name, created, latest_version) "
-            "VALUES ($id, $p, $n, $t, 1)",
-            {"id": artifact_id, "p": project_id, "n": name, "t": now},
-        )
-    else:
-        artifact_id, version = found
     cur.execute(
         "INSERT INTO artifact_versions VALUES ($id, $a, $p, $v, $uri, $dt, $m, $run, $step, $out, $meta, $t)",
         {

@@ -26,12 +26,9 @@ import random
 import threading
 import time
 import uuid
-from collections import OrderedDict
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import duckdb
 
@@ -40,43 +37,27 @@ from zviz_core.errors import (
     StoreBusyError,
     StoreError,
 )
+from zviz_core.store.engine import Cursor, Engine, Params, StoreStats
+
+__all__ = ["DB_FILE", "TOKEN_FILE", "Cursor", "Database", "DuckCursor", "StoreStats"]
 
 log = logging.getLogger(__name__)
 
-T = TypeVar("T")
 DB_FILE = "zviz.duckdb"
 TOKEN_FILE = ".zviz-changes"
 GATE_FILE = ".zviz-gate"
 ALIAS = "zviz_store"
-_WRITER_THREAD = "zviz-background-writer"
 _PARKED: list[Any] = []
 _LOCK_MARKERS = ("Could not set lock", "Conflicting lock", "database is locked")
 
 
-@dataclass
-class StoreStats:
-    """Counters a benchmark or soak test can read: lock waits seen by this process."""
-
-    units: int = 0
-    lock_waits: int = 0
-    max_lock_wait_s: float = 0.0
-    cache_hits: int = 0
-
-
-@dataclass
-class _Cache:
-    token: str | None = None
-    entries: OrderedDict[Any, Any] = field(default_factory=OrderedDict)
-    limit: int = 2048
-
-
-class Cursor:
-    """What a unit of work receives: `execute` with bound parameters, and fetch helpers."""
+class DuckCursor(Cursor):
+    """A cursor on the attached DuckDB file."""
 
     def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
         self._con = con
 
-    def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> Cursor:
+    def execute(self, sql: str, params: Params = None) -> DuckCursor:
         self._con.execute(sql, params if params is not None else [])
         return self
 
@@ -86,24 +67,8 @@ class Cursor:
     def fetchone(self) -> tuple[Any, ...] | None:
         return self._con.fetchone()
 
-    def rows(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> list[tuple]:
-        return self.execute(sql, params).fetchall()
-
-    def row(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> tuple | None:
-        return self.execute(sql, params).fetchone()
-
-    def value(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> Any:
-        row = self.execute(sql, params).fetchone()
-        return None if row is None else row[0]
-
-    def insert_rows(self, table: str, rows: Sequence[Sequence[Any]]) -> None:
-        """Insert several rows in one statement (DuckDB's executemany runs one per row)."""
-        if not rows:
-            return
-        width = len(rows[0])
-        group = "(" + ", ".join("?" * width) + ")"
-        values = ", ".join([group] * len(rows))
-        self._con.execute(f"INSERT INTO {table} VALUES {values}", [v for row in rows for v in row])
+    def columns(self) -> list[str]:
+        return [d[0] for d in self._con.description or []]
 
     def arrow(self, sql: str, params: Sequence[Any] | None = None) -> Any:
         return self._con.execute(sql, params or []).arrow()
@@ -118,30 +83,27 @@ def _is_disk_error(exc: BaseException) -> bool:
     return any(m in text for m in ("No space left", "Read-only file system", "Permission denied"))
 
 
-class Database:
-    """The metadata database of one store folder, shared by every Client of this process."""
+class Database(Engine):
+    """The DuckDB metadata file of one store folder, shared by every Client of this process."""
 
+    kind = "duckdb"
     _instances: dict[Path, Database] = {}
     _instances_lock = threading.Lock()
 
     def __init__(self, home: Path) -> None:
+        super().__init__()
         self.home = home
         self.path = home / DB_FILE
         self.token_path = home / TOKEN_FILE
-        self.lock_timeout_s = float(os.environ.get("ZVIZ_LOCK_TIMEOUT", "30"))
-        self.cache_enabled = os.environ.get("ZVIZ_READ_CACHE", "1") != "0"
-        self.stats = StoreStats()
         self._con: duckdb.DuckDBPyConnection | None = None
-        self._lock = threading.RLock()
         self._depth = 0
         self._writing = False
         self._schema_ready = False
-        self._cache = _Cache()
-        self.projects: dict[str, Any] = {}
-        self._writer: ThreadPoolExecutor | None = None
-        self._pending: list[Future[Any]] = []
-        self._background_error: BaseException | None = None
         self._gate: int | None = None
+
+    @property
+    def location(self) -> str:
+        return str(self.path)
 
     @classmethod
     def for_home(cls, home: Path) -> Database:
@@ -165,10 +127,8 @@ class Database:
             if db._con is not None:
                 _PARKED.append(db._con)
             db._con = None
-            db._lock = threading.RLock()
+            db._reset_after_fork()
             db._depth = 0
-            db._writer = None
-            db._pending = []
             if db._gate is not None:
                 # Closing is safe after fork (the parent keeps its own descriptor); unlocking an
                 # inherited flock is not: it would release the parent's lock.
@@ -294,15 +254,14 @@ class Database:
         Raises StoreBusyError when the lock wait runs out and StoreError when the folder cannot
         be used; any exception inside a write rolls the whole transaction back.
         """
-        if self._pending and not threading.current_thread().name.startswith(_WRITER_THREAD):
-            self.flush_background()
+        self._wait_background()
         with self._lock:
             if self._depth:
                 if write and not self._writing:
                     raise RuntimeError("a write unit cannot nest inside a read unit")
                 self._depth += 1
                 try:
-                    yield Cursor(self._connection())
+                    yield DuckCursor(self._connection())
                 finally:
                     self._depth -= 1
                 return
@@ -325,7 +284,7 @@ class Database:
                 if write:
                     con.execute("BEGIN TRANSACTION")
                 try:
-                    yield Cursor(con)
+                    yield DuckCursor(con)
                 except BaseException as exc:
                     if write:
                         with contextlib.suppress(duckdb.Error):
@@ -360,73 +319,6 @@ class Database:
                 if write:
                     self._leave_gate()
 
-    def read(self, fn: Callable[[Cursor], T], cache_key: Any = None) -> T:
-        """Run `fn` in a read unit; with a cache key, reuse its result until any process writes."""
-        if cache_key is None or not self.cache_enabled:
-            with self.unit() as cur:
-                return fn(cur)
-        token = self._read_token()
-        with self._lock:
-            cache = self._cache
-            if cache.token != token:
-                cache.entries.clear()
-                cache.token = token
-            elif cache_key in cache.entries:
-                cache.entries.move_to_end(cache_key)
-                self.stats.cache_hits += 1
-                return cache.entries[cache_key]
-            with self.unit() as cur:
-                result = fn(cur)
-            if cache.token == token:
-                cache.entries[cache_key] = result
-                if len(cache.entries) > cache.limit:
-                    cache.entries.popitem(last=False)
-            return result
-
-    def write(self, fn: Callable[[Cursor], T], checkpoint: bool = True) -> T:
-        """Run `fn` in one write transaction and return its result."""
-        with self.unit(write=True, checkpoint=checkpoint) as cur:
-            return fn(cur)
-
-    def write_in_background(
-        self,
-        fn: Callable[[Cursor], Any],
-        checkpoint: bool = False,
-        on_error: Callable[[], None] | None = None,
-    ) -> None:
-        """Queue a write to run after the queued ones, on this process's writer thread.
-
-        Any later unit of work from another thread first waits for the queue, so this process
-        still reads its own writes. After a failed write the rest of the queue is skipped and
-        `flush_background` raises the failure.
-        """
-        if self._writer is None:
-            self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix=_WRITER_THREAD)
-
-        def run() -> None:
-            try:
-                if self._background_error is None:
-                    self.write(fn, checkpoint=checkpoint)
-                    return
-            except BaseException as exc:
-                self._background_error = exc
-            if on_error is not None:
-                try:
-                    on_error()
-                except Exception:
-                    log.exception("zviz: cleaning up after a failed background write failed")
-
-        self._pending.append(self._writer.submit(run))
-
-    def flush_background(self) -> None:
-        """Wait for queued background writes; raise the first one's error, if any."""
-        pending, self._pending = self._pending, []
-        for future in pending:
-            future.result()
-        error, self._background_error = self._background_error, None
-        if error is not None:
-            raise error
-
     # -- change token ---------------------------------------------------------------------------
 
     def _read_token(self) -> str:
@@ -438,20 +330,9 @@ class Database:
         except OSError:
             return uuid.uuid4().hex
 
-    def remember(self, cache_key: Any, value: Any) -> None:
-        """Cache the result of this process's own latest write (write-through), unless another
-        process has written since."""
-        if not self.cache_enabled:
-            return
-        token = self._read_token()
-        with self._lock:
-            if self._cache.token == token:
-                self._cache.entries[cache_key] = value
-
     def _bump_token(self) -> None:
         token = uuid.uuid4().hex
-        self._cache.entries.clear()
-        self._cache.token = token
+        self._new_token(token)
         try:
             fd = os.open(self.token_path, os.O_WRONLY | os.O_CREAT, 0o644)
             try:
@@ -481,7 +362,7 @@ class Database:
         if self.path.exists():
             self._attach(read_only=True)
             try:
-                version = schema.current_version(self._connection())
+                version = schema.current_version(DuckCursor(self._connection()))
             finally:
                 self._detach()
             schema.check_not_newer(version, self.home)
@@ -493,7 +374,7 @@ class Database:
         try:
             self._attach(read_only=False, started=started)
             try:
-                schema.migrate(self._connection(), self.home)
+                schema.migrate(DuckCursor(self._connection()), self.home)
                 self._bump_token()
             except duckdb.IOException as exc:
                 raise self._translate_open_error(exc) from exc

@@ -125,7 +125,7 @@ def list_page(
         params["project_id"] = project_id
     if name_contains:
         name_col = "pl.name" if kind == "pipeline_snapshot" else f"{alias}.name"
-        conds.append(f"contains(lower({name_col}), lower($needle))")
+        conds.append(f"strpos(lower({name_col}), lower($needle)) > 0")
         params["needle"] = name_contains
     if extra:
         conds.append(extra)

@@ -108,7 +108,7 @@ def list_page(
         conds.append("r.created < $before")
         params["before"] = created_before
     if name_contains:
-        conds.append("contains(lower(r.name), lower($needle))")
+        conds.append("strpos(lower(r.name), lower($needle)) > 0")
         params["needle"] = name_contains
     sql_where = " AND ".join(conds)
     rows, total = newest_page(
@@ -133,7 +133,7 @@ def steps(cur: Cursor, run_id: UUID) -> dict[str, StepRunResponse]:
     input_rows = (
         cur.rows(
             "SELECT step_run_id, name, artifact_version_id FROM step_inputs "
-            "WHERE list_contains($steps, step_run_id)",
+            "WHERE step_run_id = ANY($steps)",
             {"steps": [row[0] for row in step_rows]},
         )
         if step_rows
@@ -195,7 +195,7 @@ def changes_beyond(
         versions += [
             r[0]
             for r in cur.rows(
-                "SELECT id FROM artifact_versions WHERE list_contains($runs, run_id)",
+                "SELECT id FROM artifact_versions WHERE run_id = ANY($runs)",
                 {"runs": runs},
             )
         ]
@@ -204,22 +204,22 @@ def changes_beyond(
         where, acc = access.sql("curated", "c", "write")
         count += cur.value(
             "SELECT count(*) FROM curated_visualizations c "
-            f"WHERE list_contains($avs, c.artifact_version_id) AND NOT ({where})",
+            f"WHERE c.artifact_version_id = ANY($avs) AND NOT ({where})",
             {**acc, "avs": versions},
         )
         where, acc = access.sql("pipeline_run", "r", "write")
         count += cur.value(
             "SELECT count(DISTINCT r.id) FROM step_inputs si "
             "JOIN step_runs s ON s.id = si.step_run_id JOIN pipeline_runs r ON r.id = s.run_id "
-            "WHERE list_contains($avs, si.artifact_version_id) "
-            f"AND NOT list_contains($runs, r.id) AND NOT ({where})",
+            "WHERE si.artifact_version_id = ANY($avs) "
+            f"AND NOT (r.id = ANY($runs)) AND NOT ({where})",
             {**acc, "avs": versions, "runs": runs},
         )
     if snapshot_ids:
         where, acc = access.sql("deployment", "d", "write")
         count += cur.value(
             "SELECT count(*) FROM deployments d "
-            f"WHERE list_contains($snaps, d.snapshot_id) AND NOT ({where})",
+            f"WHERE d.snapshot_id = ANY($snaps) AND NOT ({where})",
             {**acc, "snaps": snapshot_ids},
         )
     return int(count)
@@ -255,18 +255,20 @@ def delete_runs_where(cur: Cursor, cond: str, params: dict[str, Any]) -> list[tu
 
 
 def ensure_pipeline(cur: Cursor, project_id: UUID, name: str, now: datetime) -> UUID:
-    """The id of a pipeline by name in a project, created if it does not exist yet."""
+    """The id of a pipeline by name in a project, created if it does not exist yet (by this
+    writer or a concurrent one)."""
     found = cur.value(
         "SELECT id FROM pipelines WHERE project_id = $p AND name = $n", {"p": project_id, "n": name}
     )
     if found is not None:
         return found
-    new = uuid.uuid4()
     cur.execute(
-        "INSERT INTO pipelines VALUES ($id, $p, $n, $t)",
-        {"id": new, "p": project_id, "n": name, "t": now},
+        "INSERT INTO pipelines VALUES ($id, $p, $n, $t) ON CONFLICT (project_id, name) DO NOTHING",
+        {"id": uuid.uuid4(), "p": project_id, "n": name, "t": now},
     )
-    return new
+    return cur.value(
+        "SELECT id FROM pipelines WHERE project_id = $p AND name = $n", {"p": project_id, "n": name}
+    )
 
 
 def ensure_snapshot(
@@ -278,6 +280,7 @@ def ensure_snapshot(
     now: datetime,
 ) -> UUID:
     """The snapshot of a pipeline with exactly this configuration, created on first use."""
+    cur.serialize(f"snapshot:{pipeline_id}:{config_hash}")
     found = cur.value(
         "SELECT id FROM snapshots WHERE pipeline_id = $pl AND config_hash = $h ORDER BY created LIMIT 1",
         {"pl": pipeline_id, "h": config_hash},

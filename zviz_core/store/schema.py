@@ -8,10 +8,12 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
-
-import duckdb
+from typing import TYPE_CHECKING
 
 from zviz_core.errors import StoreVersionError
+
+if TYPE_CHECKING:
+    from zviz_core.store.engine import Cursor
 
 DEFAULT_PROJECT = "default"
 
@@ -148,51 +150,77 @@ CREATE TABLE login_cookies (
 CREATE INDEX login_cookies_user ON login_cookies (username);
 """
 
-MIGRATIONS: list[tuple[int, str]] = [(1, _V1), (2, _V2), (3, _V3), (4, _V4), (5, _V5)]
+# v6: the change token inside the database, written in the same transaction as every write. The
+# DuckDB engine keeps its token in a file beside the database (cheaper to poll); on PostgreSQL,
+# where processes on many machines share no file, this row is the token.
+_V6 = """
+CREATE TABLE store_changes (id INTEGER PRIMARY KEY, token VARCHAR NOT NULL);
+INSERT INTO store_changes VALUES (1, 'initial');
+"""
+
+MIGRATIONS: list[tuple[int, str]] = [
+    (1, _V1),
+    (2, _V2),
+    (3, _V3),
+    (4, _V4),
+    (5, _V5),
+    (6, _V6),
+]
 LATEST = MIGRATIONS[-1][0]
 
 
-def current_version(con: duckdb.DuckDBPyConnection) -> int:
-    """Return the schema version of the attached (current) database, 0 when it is empty."""
-    exists = con.execute(
-        "SELECT count(*) FROM information_schema.tables "
-        "WHERE table_catalog = current_database() AND table_name = 'schema_version'"
-    ).fetchone()
-    if not exists or not exists[0]:
+def current_version(cur: Cursor) -> int:
+    """Return the schema version of the current database, 0 when it is empty."""
+    exists = cur.value(
+        "SELECT count(*) FROM information_schema.tables WHERE table_catalog = current_database() "
+        "AND table_schema = current_schema() AND table_name = 'schema_version'"
+    )
+    if not exists:
         return 0
-    row = con.execute("SELECT max(version) FROM schema_version").fetchone()
-    return int(row[0] or 0) if row else 0
+    return int(cur.value("SELECT max(version) FROM schema_version") or 0)
 
 
-def check_not_newer(version: int, home: Path) -> None:
+def check_not_newer(version: int, location: str | Path) -> None:
     """Raise StoreVersionError if the store was written by a newer zviz."""
     if version > LATEST:
         raise StoreVersionError(
-            f"The zviz store at {home} has schema version {version}, newer than this zviz "
-            f"understands ({LATEST}). Upgrade zviz (pip install -U zviz) or point ZVIZ_HOME "
-            "at another folder."
+            f"The zviz store at {location} has schema version {version}, newer than this zviz "
+            f"understands ({LATEST}). Upgrade zviz (pip install -U zviz) or point zviz at "
+            "another store."
         )
 
 
-def migrate(con: duckdb.DuckDBPyConnection, home: Path, upto: int | None = None) -> int:
-    """Apply every pending migration (up to `upto`), each in its own transaction; return the version."""
-    version = current_version(con)
-    check_not_newer(version, home)
-    now = datetime.now(UTC).replace(tzinfo=None)
+def migrate(
+    cur: Cursor, location: str | Path, upto: int | None = None, lock_sql: str | None = None
+) -> int:
+    """Apply every pending migration (up to `upto`), each in its own transaction with its
+    version row; return the version reached.
+
+    `lock_sql` runs first in each transaction (PostgreSQL: an advisory lock), so processes that
+    upgrade the same store at once apply each migration exactly once.
+    """
+    version = current_version(cur)
+    check_not_newer(version, location)
     for number, script in MIGRATIONS:
         if number <= version or (upto is not None and number > upto):
             continue
-        con.execute("BEGIN TRANSACTION")
+        cur.execute("BEGIN TRANSACTION")
         try:
-            con.execute(script)
+            if lock_sql:
+                cur.execute(lock_sql)
+                if current_version(cur) >= number:
+                    cur.execute("COMMIT")
+                    continue
+            cur.execute(script)
+            now = datetime.now(UTC).replace(tzinfo=None)
             if number == 1:
-                con.execute(
+                cur.execute(
                     "INSERT INTO projects VALUES (?, ?, ?)", [uuid.uuid4(), DEFAULT_PROJECT, now]
                 )
-            con.execute("INSERT INTO schema_version VALUES (?, ?)", [number, now])
-            con.execute("COMMIT")
+            cur.execute("INSERT INTO schema_version VALUES (?, ?)", [number, now])
+            cur.execute("COMMIT")
         except BaseException:
-            con.execute("ROLLBACK")
+            cur.execute("ROLLBACK")
             raise
         version = number
-    return version
+    return max(version, current_version(cur))

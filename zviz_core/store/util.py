@@ -49,8 +49,11 @@ def dumps(value: Any) -> str:
     return json.dumps(value, default=str, sort_keys=True)
 
 
-def loads(value: str | None) -> Any:
-    return {} if value in (None, "") else json.loads(value)
+def loads(value: Any) -> Any:
+    """A JSON column's value: DuckDB hands over the text, psycopg the parsed value."""
+    if value is None or value == "":
+        return {}
+    return json.loads(value) if isinstance(value, str | bytes) else value
 
 
 def page_bounds(page: int, size: int) -> tuple[int, int]:

@@ -1,0 +1,260 @@
+"""What both metadata engines share: the unit-of-work contract, the read cache and the
+background writer. `db.py` implements it on a DuckDB file, `postgres.py` on a PostgreSQL server.
+
+A unit of work is one transaction. `read(fn, cache_key)` may answer from a per-process cache,
+which is trusted only while the store's change token is the one seen when the entry was made;
+every write changes the token in the same unit of work, so a write from any process (or machine)
+invalidates every cache. A token that cannot be read means "do not trust the cache".
+
+SQL is written once for both engines: named parameters as `$name` (or `?` in order), arrays
+compared with `x = ANY($list)`, substrings with `strpos`, and no engine defaults relied upon.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import re
+import threading
+from abc import ABC, abstractmethod
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from zviz_core.errors import ConfigError
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+WRITER_THREAD = "zviz-background-writer"
+Params = Sequence[Any] | dict[str, Any] | None
+
+
+@dataclass
+class StoreStats:
+    """Counters a benchmark or soak test can read: units of work and waits seen by this process."""
+
+    units: int = 0
+    lock_waits: int = 0
+    max_lock_wait_s: float = 0.0
+    cache_hits: int = 0
+    retries: int = 0
+
+
+@dataclass
+class _Cache:
+    token: str | None = None
+    entries: OrderedDict[Any, Any] = field(default_factory=OrderedDict)
+    limit: int = 2048
+
+
+class Cursor(ABC):
+    """What a unit of work receives: `execute` with bound parameters, and fetch helpers."""
+
+    @abstractmethod
+    def execute(self, sql: str, params: Params = None) -> Cursor: ...
+
+    @abstractmethod
+    def fetchall(self) -> list[tuple[Any, ...]]: ...
+
+    @abstractmethod
+    def fetchone(self) -> tuple[Any, ...] | None: ...
+
+    @abstractmethod
+    def columns(self) -> list[str]:
+        """The column names of the last result."""
+
+    def serialize(self, key: str) -> None:
+        """Hold `key` until this transaction ends, so concurrent writers that check and then
+        insert (a free display order, an existing snapshot) take turns. DuckDB's writers
+        already take turns at the store's gate, so there it does nothing."""
+        return None
+
+    def rows(self, sql: str, params: Params = None) -> list[tuple]:
+        return self.execute(sql, params).fetchall()
+
+    def row(self, sql: str, params: Params = None) -> tuple | None:
+        return self.execute(sql, params).fetchone()
+
+    def value(self, sql: str, params: Params = None) -> Any:
+        row = self.execute(sql, params).fetchone()
+        return None if row is None else row[0]
+
+    def dicts(self, sql: str, params: Params = None) -> list[dict[str, Any]]:
+        """Rows as {column name: value}, so mappers never depend on column positions."""
+        rows = self.execute(sql, params).fetchall()
+        names = self.columns()
+        return [dict(zip(names, row, strict=True)) for row in rows]
+
+    def dict_row(self, sql: str, params: Params = None) -> dict[str, Any] | None:
+        found = self.dicts(sql, params)
+        return found[0] if found else None
+
+    def insert_rows(self, table: str, rows: Sequence[Sequence[Any]]) -> None:
+        """Insert several rows in one statement (executemany runs one statement per row)."""
+        if not rows:
+            return
+        width = len(rows[0])
+        group = "(" + ", ".join("?" * width) + ")"
+        values = ", ".join([group] * len(rows))
+        self.execute(f"INSERT INTO {table} VALUES {values}", [v for row in rows for v in row])
+
+
+class Engine(ABC):
+    """One store's metadata database, shared by every Client of this process."""
+
+    kind: str = ""
+
+    def __init__(self) -> None:
+        self.lock_timeout_s = _seconds("ZVIZ_LOCK_TIMEOUT", 30.0)
+        self.cache_enabled = os.environ.get("ZVIZ_READ_CACHE", "1") != "0"
+        self.stats = StoreStats()
+        self._lock = threading.RLock()
+        self._cache = _Cache()
+        self.projects: dict[str, Any] = {}
+        self._writer: ThreadPoolExecutor | None = None
+        self._pending: list[Future[Any]] = []
+        self._background_error: BaseException | None = None
+
+    @property
+    @abstractmethod
+    def location(self) -> str:
+        """Where the metadata lives, safe to show (no password)."""
+
+    @abstractmethod
+    def unit(
+        self, write: bool = False, checkpoint: bool = True
+    ) -> contextlib.AbstractContextManager[Cursor]:
+        """One unit of work: a transaction, committed when the block ends without error.
+
+        Raises StoreBusyError when the store stayed locked past the time-out, StoreError (or a
+        subclass) when it cannot be used; any exception inside a write rolls it back whole.
+        """
+
+    @abstractmethod
+    def _read_token(self) -> str:
+        """The store's current change token; a fresh random one when it cannot be read."""
+
+    @abstractmethod
+    def ensure_schema(self) -> None:
+        """Create or upgrade the schema; raises StoreVersionError for a newer store."""
+
+    def _wait_background(self) -> None:
+        if self._pending and not threading.current_thread().name.startswith(WRITER_THREAD):
+            self.flush_background()
+
+    def read(self, fn: Callable[[Cursor], T], cache_key: Any = None) -> T:
+        """Run `fn` in a read unit; with a cache key, reuse its result until any process writes."""
+        if cache_key is None or not self.cache_enabled:
+            with self.unit() as cur:
+                return fn(cur)
+        self._wait_background()
+        token = self._read_token()
+        with self._lock:
+            cache = self._cache
+            if cache.token != token:
+                cache.entries.clear()
+                cache.token = token
+            elif cache_key in cache.entries:
+                cache.entries.move_to_end(cache_key)
+                self.stats.cache_hits += 1
+                return cache.entries[cache_key]
+        with self.unit() as cur:
+            result = fn(cur)
+        with self._lock:
+            if cache.token == token:
+                cache.entries[cache_key] = result
+                if len(cache.entries) > cache.limit:
+                    cache.entries.popitem(last=False)
+        return result
+
+    def write(self, fn: Callable[[Cursor], T], checkpoint: bool = True) -> T:
+        """Run `fn` in one write transaction and return its result."""
+        with self.unit(write=True, checkpoint=checkpoint) as cur:
+            return fn(cur)
+
+    def _new_token(self, token: str) -> None:
+        """This process wrote: its cache starts over under the token it wrote."""
+        with self._lock:
+            self._cache.entries.clear()
+            self._cache.token = token
+
+    def remember(self, cache_key: Any, value: Any) -> None:
+        """Cache the result of this process's own latest write (write-through), unless another
+        process has written since."""
+        if not self.cache_enabled:
+            return
+        token = self._read_token()
+        with self._lock:
+            if self._cache.token == token:
+                self._cache.entries[cache_key] = value
+
+    def write_in_background(
+        self,
+        fn: Callable[[Cursor], Any],
+        checkpoint: bool = False,
+        on_error: Callable[[], None] | None = None,
+    ) -> None:
+        """Queue a write to run after the queued ones, on this process's writer thread.
+
+        Any later unit of work from another thread first waits for the queue, so this process
+        still reads its own writes. After a failed write the rest of the queue is skipped and
+        `flush_background` raises the failure.
+        """
+        if self._writer is None:
+            self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix=WRITER_THREAD)
+
+        def run() -> None:
+            try:
+                if self._background_error is None:
+                    self.write(fn, checkpoint=checkpoint)
+                    return
+            except BaseException as exc:
+                self._background_error = exc
+            if on_error is not None:
+                try:
+                    on_error()
+                except Exception:
+                    log.exception("zviz: cleaning up after a failed background write failed")
+
+        self._pending.append(self._writer.submit(run))
+
+    def flush_background(self) -> None:
+        """Wait for queued background writes; raise the first one's error, if any."""
+        pending, self._pending = self._pending, []
+        for future in pending:
+            future.result()
+        error, self._background_error = self._background_error, None
+        if error is not None:
+            raise error
+
+    def _reset_after_fork(self) -> None:
+        self._lock = threading.RLock()
+        self._writer = None
+        self._pending = []
+
+
+_NAMED = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
+
+
+def to_pyformat(sql: str, params: Params) -> tuple[str, Params]:
+    """SQL written for DuckDB (`$name` or `?`) as psycopg's `%(name)s` / `%s`."""
+    sql = sql.replace("%", "%%")
+    if isinstance(params, dict):
+        return _NAMED.sub(r"%(\1)s", sql), params
+    return sql.replace("?", "%s"), params
+
+
+def _seconds(variable: str, default: float) -> float:
+    raw = os.environ.get(variable, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{variable} must be a number of seconds, not {raw!r}.") from None
+    if not value > 0:
+        raise ConfigError(f"{variable} must be more than 0 seconds, not {raw!r}.")
+    return value
