@@ -21,15 +21,9 @@ from uuid import UUID
 import yaml
 
 from zviz_core.errors import ConfigError
+from zviz_core.store import registry
 
-RESOURCE_TYPES = (
-    "project",
-    "pipeline",
-    "pipeline_run",
-    "pipeline_snapshot",
-    "model",
-    "deployment",
-)
+RESOURCE_TYPES = registry.GRANT_TYPES
 
 
 DEFAULT_PROJECT = "default"
@@ -211,6 +205,9 @@ class AccessPolicy:
 
 
 class _SqlBuilder:
+    """Builds a read or write filter for one kind from the registry: a row is covered by a
+    grant on itself or on any kind its `reach` columns point at, recursively."""
+
     def __init__(self, grants: Grants, prefix: str) -> None:
         self.g = grants
         self.prefix = prefix
@@ -221,127 +218,82 @@ class _SqlBuilder:
         self.params[name] = values
         return f"${name}"
 
-    def _match(self, kind: str, alias: str) -> list[str]:
-        """Conditions under which the row `alias` of `kind` is granted by id or by name.
-
-        A name matches within its project only: the row's project name, '/', its name.
-        """
+    def _match(self, kind: str, alias: str, id_expr: str | None = None) -> list[str]:
+        """Conditions under which a row of `kind` is granted by id or by name; `id_expr` is its
+        id (default `alias.id`). A name matches within its project only."""
         if kind in self.g.any_of_type:
             return ["TRUE"]
         parts = []
         ids = self.g.ids(kind)
         if ids:
-            parts.append(f"CAST({alias}.id AS VARCHAR) = ANY({self._param(kind, 'id', ids)})")
-        names = self.g.names(kind)
-        if names and kind == "project":
-            parts.append(f"{alias}.name = ANY({self._param(kind, 'name', names)})")
-        elif names:
-            project_name = f"(SELECT _pn.name FROM projects _pn WHERE _pn.id = {alias}.project_id)"
             parts.append(
-                f"({project_name} || '/' || {alias}.name) = ANY({self._param(kind, 'name', names)})"
+                f"CAST({id_expr or alias + '.id'} AS VARCHAR) = ANY({self._param(kind, 'id', ids)})"
             )
+        names = self.g.names(kind)
+        name_column = registry.kind(kind).name_column
+        if names and name_column:
+            if id_expr is not None:
+                table = registry.kind(kind).table
+                inner = self._match(kind, "_n_" + kind)
+                names_only = [p for p in inner if "_name" in p]
+                parts.append(
+                    f"{id_expr} IN (SELECT _n_{kind}.id FROM {table} _n_{kind} "
+                    f"WHERE {' OR '.join(names_only)})"
+                )
+            elif kind == "project":
+                parts.append(f"{alias}.{name_column} = ANY({self._param(kind, 'name', names)})")
+            else:
+                project = f"(SELECT _pn.name FROM projects _pn WHERE _pn.id = {alias}.project_id)"
+                parts.append(
+                    f"({project} || '/' || {alias}.{name_column}) = "
+                    f"ANY({self._param(kind, 'name', names)})"
+                )
         return parts
-
-    def _project_cover(self, col: str) -> list[str]:
-        if "project" in self.g.any_of_type:
-            return ["TRUE"]
-        match = self._match("project", "_pj")
-        if not match:
-            return []
-        return [f"{col} IN (SELECT _pj.id FROM projects _pj WHERE {' OR '.join(match)})"]
-
-    def _pipeline_cover(self, col: str) -> list[str]:
-        if "pipeline" in self.g.any_of_type:
-            return ["TRUE"]
-        match = self._match("pipeline", "_pl")
-        if not match:
-            return []
-        return [f"{col} IN (SELECT _pl.id FROM pipelines _pl WHERE {' OR '.join(match)})"]
-
-    def _snapshot_cover(self, col: str) -> list[str]:
-        if "pipeline_snapshot" in self.g.any_of_type:
-            return ["TRUE"]
-        ids = self.g.ids("pipeline_snapshot")
-        if not ids:
-            return []
-        p = self._param("pipeline_snapshot", "id", ids)
-        return [f"CAST({col} AS VARCHAR) = ANY({p})"]
-
-    def _run_parts(self, a: str) -> list[str]:
-        return [
-            *self._project_cover(f"{a}.project_id"),
-            *self._pipeline_cover(f"{a}.pipeline_id"),
-            *self._snapshot_cover(f"{a}.snapshot_id"),
-            *self._match("pipeline_run", a),
-        ]
 
     def _or(self, parts: list[str]) -> str:
         if self.g.everything or "TRUE" in parts:
             return "TRUE"
         return "(" + " OR ".join(parts) + ")" if parts else "FALSE"
 
-    def build(self, kind: str, a: str) -> str:
+    def build(self, kind: str, a: str, depth: int = 0) -> str:
         if self.g.everything:
             return "TRUE"
-        if kind == "project":
-            return self._or(self._match("project", a))
-        if kind == "pipeline":
-            return self._or(
-                [
-                    *self._project_cover(f"{a}.project_id"),
-                    *self._match("pipeline", a),
-                ]
-            )
-        if kind == "pipeline_snapshot":
-            return self._or(
-                [
-                    *self._project_cover(f"{a}.project_id"),
-                    *self._pipeline_cover(f"{a}.pipeline_id"),
-                    *self._snapshot_cover(f"{a}.id"),
-                ]
-            )
-        if kind == "pipeline_run":
-            return self._or(self._run_parts(a))
-        if kind in ("model", "deployment"):
-            return self._or(
-                [
-                    *self._project_cover(f"{a}.project_id"),
-                    *self._match(kind, a),
-                ]
-            )
-        if kind in ("artifact_version", "step_run"):
-            run_filter = self._or(self._run_parts("_rn"))
-            if run_filter == "TRUE":
-                return "TRUE"
-            col = f"{a}.run_id"
-            parts = [] if kind == "step_run" else self._project_cover(f"{a}.project_id")
-            if run_filter != "FALSE":
-                parts.append(f"{col} IN (SELECT _rn.id FROM pipeline_runs _rn WHERE {run_filter})")
-            return self._or(parts)
         if kind == "curated":
-            cases = []
-            tables = {
-                "project": "projects",
-                "pipeline": "pipelines",
-                "pipeline_run": "pipeline_runs",
-                "pipeline_snapshot": "snapshots",
-                "model": "models",
-                "deployment": "deployments",
-            }
-            for rtype, table in tables.items():
-                inner = self.build(rtype, f"_c_{rtype}")
-                if inner == "FALSE":
-                    continue
-                cond = (
-                    "TRUE"
-                    if inner == "TRUE"
-                    else f"{a}.resource_id IN (SELECT _c_{rtype}.id FROM {table} _c_{rtype} WHERE {inner})"
+            return self._curated(a, depth)
+        k = registry.kind(kind)
+        parts = self._match(kind, a) if k.grantable else []
+        direct = {above for above, _ in k.reach}
+        for above, column in k.reach:
+            # An ancestor whose own ancestors this row also points at is matched on its own
+            # grants (the others are matched here directly); otherwise it brings its reach.
+            if set(registry.ancestors(above)) <= direct:
+                parts += self._match(above, "", id_expr=f"{a}.{column}")
+                continue
+            inner = f"_{registry.kind(above).alias}{depth}"
+            cond = self.build(above, inner, depth + 1)
+            if cond in ("TRUE", "FALSE"):
+                parts.append(cond)
+            else:
+                table = registry.kind(above).table
+                parts.append(
+                    f"{a}.{column} IN (SELECT {inner}.id FROM {table} {inner} WHERE {cond})"
                 )
-                cases.append(f"WHEN '{rtype}' THEN {cond}")
-            if not cases:
-                return "FALSE"
-            return f"(CASE {a}.resource_type {' '.join(cases)} ELSE FALSE END)"
-        raise ValueError(f"no access rule for {kind!r}")
+        return self._or([p for p in parts if p != "FALSE"])
+
+    def _curated(self, a: str, depth: int) -> str:
+        cases = []
+        for rtype in registry.TILE_TARGETS:
+            k = registry.kind(rtype)
+            inner = f"_c_{rtype}"
+            cond = self.build(rtype, inner, depth + 1)
+            if cond == "FALSE":
+                continue
+            if cond != "TRUE":
+                cond = f"{a}.resource_id IN (SELECT {inner}.id FROM {k.table} {inner} WHERE {cond})"
+            cases.append(f"WHEN '{rtype}' THEN {cond}")
+        if not cases:
+            return "FALSE"
+        return f"(CASE {a}.resource_type {' '.join(cases)} ELSE FALSE END)"
 
 
 # -- the config file -----------------------------------------------------------------------------
