@@ -34,6 +34,12 @@ from zviz_core.store.engine import Cursor, Engine, Params, to_pyformat
 log = logging.getLogger(__name__)
 # One advisory lock key for schema upgrades, so that processes starting together migrate once.
 _MIGRATION_LOCK = 7_305_113_771
+# How long one attempt waits for the pool, and how long the pool keeps retrying one failed
+# connect. The pool's own retries back off 1, 2, 4, 8 s...: left to it, a process would not
+# notice a server that came back after 4 s until 7 or 15 s later. So each attempt is short and
+# our loop in `_connection` (backing off to at most 1 s) asks again until ZVIZ_LOCK_TIMEOUT.
+_ATTEMPT_S = 1.0
+_POOL_RECONNECT_S = 0.5
 
 
 def _psycopg() -> Any:
@@ -152,8 +158,8 @@ class PostgresDatabase(Engine):
                         max_size=8,
                         kwargs={"autocommit": True, "connect_timeout": 5},
                         configure=self._configure,
-                        check=ConnectionPool.check_connection,
                         timeout=self.lock_timeout_s,
+                        reconnect_timeout=_POOL_RECONNECT_S,
                         open=True,
                         name="zviz",
                     )
@@ -246,52 +252,81 @@ class PostgresDatabase(Engine):
         """After a COMMIT that got no answer: did it commit? (Its token is then the current one,
         unless another write came after it, in which case it is reported as not committed.)"""
         try:
-            return self._read_token() == token
+            return self._read_token(limit_s=None) == token
         except Exception:
             return False
 
     @contextlib.contextmanager
-    def _connection(self, started: float) -> Iterator[Any]:
-        """A pooled connection, retrying while the server cannot be reached."""
+    def _connection(self, started: float, limit_s: float | None = None) -> Iterator[Any]:
+        """A live pooled connection, retrying while the server cannot be reached, for up to
+        `limit_s` (default ZVIZ_LOCK_TIMEOUT) since `started`."""
         psycopg = _psycopg()
         from psycopg_pool import PoolTimeout
 
+        limit = self.lock_timeout_s if limit_s is None else limit_s
         delay = 0.05
         while True:
+            remaining = limit - (time.monotonic() - started)
             try:
                 pool = self._get_pool()
-                con = pool.getconn(timeout=max(0.1, self.lock_timeout_s))
-                break
+                con = pool.getconn(timeout=max(0.1, min(remaining, _ATTEMPT_S)))
             except (psycopg.OperationalError, PoolTimeout) as exc:
-                waited = time.monotonic() - started
-                if waited >= self.lock_timeout_s:
-                    raise self._unavailable(exc, waited) from exc
-                self.stats.retries += 1
-                time.sleep(delay * (0.5 + random.random()))
-                delay = min(delay * 2, 1.0)
+                error: BaseException = exc
+            else:
+                try:
+                    con.execute("")  # what the pool's check does, without its 1 s+ sleeps
+                    break
+                except psycopg.Error as exc:
+                    # A connection the server dropped (a restart): so are the other idle ones.
+                    pool.putconn(con)
+                    pool.check()
+                    error = exc
+            waited = time.monotonic() - started
+            if waited >= limit:
+                raise self._unavailable(self._reason(error), waited) from error
+            self.stats.retries += 1
+            time.sleep(min(delay * (0.5 + random.random()), max(0.0, limit - waited)))
+            delay = min(delay * 2, 1.0)
         try:
             yield con
         finally:
             pool.putconn(con)  # the pool discards a broken connection itself
 
-    def _read_token(self) -> str:
+    def _reason(self, exc: BaseException) -> BaseException:
+        """Why the server could not be reached: a pool time-out says only that it waited, so
+        ask the server once directly (refused, unknown host, bad password...)."""
+        from psycopg_pool import PoolTimeout
+
+        if not isinstance(exc, PoolTimeout):
+            return exc
+        psycopg = _psycopg()
         try:
-            with self._connection(time.monotonic()) as con:
+            psycopg.connect(self.url, connect_timeout=2).close()
+        except psycopg.Error as direct:
+            return direct
+        return exc
+
+    def _read_token(self, limit_s: float | None = _ATTEMPT_S) -> str:
+        # Only a cache check: when the server is away, "do not trust the cache" at once, and
+        # let the unit of work that follows wait for the server.
+        try:
+            with self._connection(time.monotonic(), limit_s) as con:
                 row = con.execute("SELECT token FROM store_changes WHERE id = 1").fetchone()
                 return str(row[0]) if row else uuid.uuid4().hex
         except Exception:
             return uuid.uuid4().hex
 
     def read(self, fn: Any, cache_key: Any = None) -> Any:
-        """Run `fn` in a read unit, retried once when the connection broke before an answer."""
-        for attempt in (1, 2):
-            try:
-                return super().read(fn, cache_key)
-            except StoreUnavailableError:
-                if attempt == 2:
-                    raise
-                self.stats.retries += 1
-        raise AssertionError("unreachable")
+        """Run `fn` in a read unit, retried once when the connection broke before an answer
+        (not after a unit that already waited ZVIZ_LOCK_TIMEOUT for the server)."""
+        started = time.monotonic()
+        try:
+            return super().read(fn, cache_key)
+        except StoreUnavailableError:
+            if time.monotonic() - started >= self.lock_timeout_s:
+                raise
+            self.stats.retries += 1
+        return super().read(fn, cache_key)
 
     def write(self, fn: Any, checkpoint: bool = True) -> Any:
         """Run `fn` in one write transaction; retried whole while the server is unreachable
