@@ -45,6 +45,8 @@ class PgServer:
     datadir: Path
     port: int
     run_as: str | None
+    # Tests trade durability for speed; a benchmark of write costs must not (durable=True).
+    durable: bool = False
 
     def _cmd(self, *args: str) -> list[str]:
         cmd = [str(self.bindir / args[0]), *args[1:]]
@@ -66,8 +68,12 @@ class PgServer:
                 "60",
                 "-o",
                 f"-p {self.port} -k {self.datadir} -c listen_addresses=127.0.0.1 "
-                "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
-                "-c max_connections=300",
+                + (
+                    ""
+                    if self.durable
+                    else "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
+                )
+                + "-c max_connections=300",
                 "start",
             ),
             check=True,
@@ -99,8 +105,9 @@ class PgServer:
             con.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
-def start_server() -> PgServer:
-    """initdb and start a server on a free loopback port; raises RuntimeError with the reason."""
+def start_server(durable: bool = False) -> PgServer:
+    """initdb and start a server on a free loopback port (with fsync and synchronous commits
+    only when `durable`); raises RuntimeError with the reason."""
     bindir = find_bindir()
     if bindir is None:
         raise RuntimeError(
@@ -122,6 +129,6 @@ def start_server() -> PgServer:
     if run_as:
         cmd = ["runuser", "-u", run_as, "--", *cmd]
     subprocess.run(cmd, check=True, capture_output=True)
-    server = PgServer(bindir, datadir, _free_port(), run_as)
+    server = PgServer(bindir, datadir, _free_port(), run_as, durable)
     server.start()
     return server
