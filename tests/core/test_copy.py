@@ -212,6 +212,7 @@ def test_duckdb_to_postgres_and_back_keeps_every_row(
     tmp_path: Path,
     database: str,
     second_database: str,
+    pg_server: pg.PgServer,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     original = _rows_as_text(source)
@@ -232,10 +233,20 @@ def test_duckdb_to_postgres_and_back_keeps_every_row(
     assert _rows_as_text(back) == original
     assert (back / DB_FILE).exists()
 
-    # The bulk load dropped and rebuilt the PostgreSQL indexes and constraints: they are the
-    # ones a fresh store has.
-    open_engine(url=second_database).ensure_schema()
-    assert _pg_schema_objects(database) == _pg_schema_objects(second_database)
+    # PostgreSQL -> PostgreSQL (and DuckDB -> DuckDB, in the kill test) work the same way.
+    copy_store(database, second_database)
+    assert _rows_as_text(second_database) == original
+
+    # The bulk loads dropped and rebuilt the PostgreSQL indexes and constraints: they are the
+    # ones a freshly migrated store has.
+    fresh = pg_server.create_database()
+    try:
+        open_engine(url=fresh).ensure_schema()
+        assert _pg_schema_objects(database) == _pg_schema_objects(fresh)
+        assert _pg_schema_objects(second_database) == _pg_schema_objects(fresh)
+    finally:
+        forget_engines(close=True)
+        pg_server.drop_database(fresh)
 
     # A Client on the PostgreSQL copy sees the same runs and reads the same files (they stayed
     # in the source's artifact store).
@@ -343,6 +354,13 @@ def test_artifacts_are_copied_to_a_new_root_and_read_from_there(
     before = _files(home / "artifacts")
 
     new_root = tmp_path / "moved" / "artifacts"
+    # Rows pointing outside the artifact store named as the source's cannot be moved: refused.
+    with pytest.raises(CopyRefusedError, match="outside the source artifact store"):
+        copy_store(str(home), database, new_root, artifacts_from=str(tmp_path / "elsewhere"))
+    forget_engines(close=True)
+    assert _counts(database) == dict.fromkeys(COPIED_TABLES, 0) | {"projects": 1}
+    assert not new_root.exists()
+
     done = _cli(str(home), database, "--artifacts", str(new_root))
     assert done.returncode == 0, done.stderr
     assert _files(home / "artifacts") == before
@@ -362,3 +380,17 @@ def test_artifacts_are_copied_to_a_new_root_and_read_from_there(
         assert rows[table], table
         for row in rows[table]:
             assert any((v or "").startswith(str(new_root) + os.sep) for v in row), (table, row)
+
+
+def test_help_says_what_is_not_copied_and_how_files_move() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "zviz_core.store", "copy", "--help"],
+        cwd=str(REPO),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert "login_failures, login_cookies" in done.stdout
+    assert "--artifacts" in done.stdout
+    assert "held for the copy's whole duration" in done.stdout

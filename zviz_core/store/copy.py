@@ -100,7 +100,8 @@ class Location:
         return redact(self.url or "")
 
     def engine(self) -> Engine:
-        """The process-wide engine of this location (nothing is opened yet)."""
+        """Return the process-wide engine of this location (nothing is opened yet); raises
+        ConfigError for a URL PostgreSQL's engine refuses."""
         if self.kind == "postgres":
             from zviz_core.store.postgres import PostgresDatabase
 
@@ -147,8 +148,9 @@ class CopyReport:
 
 
 class Progress:
-    """Progress of a copy on a text stream (stderr in the CLI): a bar redrawn in place on a
-    terminal, else a plain line at most every `every` seconds and at each table's end."""
+    """Progress of a copy on a text stream (stderr in the CLI; None: silent): a line when each
+    table starts, then a bar redrawn in place on a terminal, else a plain line at most every
+    `every` seconds."""
 
     def __init__(self, stream: IO[str] | None = None, every: float = 1.0) -> None:
         self.stream = stream
@@ -159,7 +161,7 @@ class Progress:
         self._tty = bool(stream is not None and getattr(stream, "isatty", lambda: False)())
 
     def say(self, message: str) -> None:
-        """Print one line (ending any bar drawn in place)."""
+        """Print one line (ending any bar drawn in place); returns nothing."""
         if self.stream is None:
             return
         prefix = "\n" if self._tty and self._last else ""
@@ -168,7 +170,8 @@ class Progress:
         self._last = 0.0
 
     def rows(self, table: str, written: int, rows: int, final: bool = False) -> None:
-        """`written` of a table's `rows` are in the destination's open transaction."""
+        """Show that `written` of a table's `rows` are in the destination's open transaction
+        (`final`: the table is done); returns nothing."""
         if final:
             self.done += rows
         if self.stream is None or (final and not self._tty):
@@ -241,7 +244,8 @@ def _tables(cur: Cursor) -> dict[str, list[tuple[str, str]]]:
 
 
 def unhandled_tables(tables: set[str] | list[str]) -> list[str]:
-    """The tables among `tables` that copy neither copies nor knowingly skips (sorted)."""
+    """Return the tables among `tables` that copy neither copies nor knowingly skips, sorted
+    (empty when copy handles them all); raises nothing."""
     return sorted(set(tables) - set(COPIED_TABLES) - set(SKIPPED_TABLES))
 
 
@@ -499,8 +503,8 @@ def _exporter(
 def copy_store(
     source: str | Location,
     destination: str | Location,
-    artifacts_to: str | None = None,
-    artifacts_from: str | None = None,
+    artifacts_to: str | Path | None = None,
+    artifacts_from: str | Path | None = None,
     progress: Progress | None = None,
 ) -> CopyReport:
     """Copy every table of the store at `source` into the new or empty store at `destination`
@@ -553,7 +557,7 @@ def copy_store(
 
     move = None
     if artifacts_to is not None:
-        old_root = artifacts_from or os.environ.get(STORE_ENV, "").strip()
+        old_root = str(artifacts_from or os.environ.get(STORE_ENV, "").strip())
         if not old_root:
             if src_loc.home is None:
                 raise CopyRefusedError(
@@ -561,7 +565,7 @@ def copy_store(
                     f"{STORE_ENV}."
                 )
             old_root = str(src_loc.home / "artifacts")
-        move = _ArtifactMove(ArtifactStore(old_root), ArtifactStore(artifacts_to))
+        move = _ArtifactMove(ArtifactStore(old_root), ArtifactStore(str(artifacts_to)))
         if is_inside(move.new, move.old) or is_inside(move.old, move.new):
             raise CopyRefusedError(
                 f"The new artifact store {move.new} and the source's {move.old} overlap; "
@@ -683,7 +687,8 @@ def _write(
 
 
 def print_counts(report: CopyReport, out: IO[str] | None = None) -> None:
-    """Print the row count of every table on both sides, skipped tables marked."""
+    """Print the row count of every table on both sides to `out` (default stdout), skipped
+    tables marked with the reason; returns nothing."""
     out = out or sys.stdout
     width = max(len(t) for t in report.counts) if report.counts else 10
     out.write(f"{'table':<{width}} | {'source':>12} | {'destination':>12} |\n")
