@@ -20,7 +20,7 @@ from uuid import UUID
 
 import yaml
 
-from zviz_core.errors import ConfigError
+from zviz_core.errors import AccessDeniedError, ConfigError
 from zviz_core.store import registry
 
 RESOURCE_TYPES = registry.GRANT_TYPES
@@ -190,6 +190,54 @@ class AccessPolicy:
 
     def can_read_anything(self) -> bool:
         return not self.read_grants.is_empty
+
+    def write_refused(self, kind: str, name: str, project: str, key: Any) -> AccessDeniedError:
+        """The error for a resource this user may read but not change, naming a grant that
+        would allow it."""
+        label = registry.kind(kind).label
+        grant = (
+            f"{kind}:{key}"
+            if registry.kind(kind).name_column is None
+            else qualified(kind, name, project)
+        )
+        return AccessDeniedError(
+            f"{self.user or 'You'} may see {label} '{name}' but not change it: that needs "
+            f"a write grant such as '{grant}' or '{kind}:*' (or one on its project "
+            "or pipeline)."
+        )
+
+    def check_create(self, kind: str, name: str, project: str, project_id: Any) -> None:
+        """Raise AccessDeniedError unless this user may create a `kind` called `name` in a
+        project (a project grant, `<kind>:*`, or a grant naming it)."""
+        if kind == "project":
+            if not (self.write_grants.everything or "project" in self.write_grants.any_of_type):
+                raise AccessDeniedError(
+                    f"{self.user} may not create projects: that needs 'project:*' write."
+                )
+            return
+        if not self.write_grants.covers_new(kind, project, project_id, name):
+            raise AccessDeniedError(
+                f"{self.user} may not create {kind} '{name}': that needs a write grant such as "
+                f"'{qualified(kind, name, project)}', '{kind}:*' or 'project:{project}'."
+            )
+
+    def check_owner(self, what: str) -> None:
+        """Raise AccessDeniedError unless this is the owner (or holds '*' write)."""
+        if not self.write_grants.everything:
+            raise AccessDeniedError(f"Only the owner may {what}.")
+
+    @staticmethod
+    def refuse_beyond(count: int, label: str) -> None:
+        """A delete must not change what the user may not write: raise AccessDeniedError when
+        it would, naming only how many such resources there are (never which)."""
+        if count:
+            raise AccessDeniedError(
+                f"Deleting this {label} would also change {count} other "
+                f"{'resource' if count == 1 else 'resources'} that you may not change (tiles "
+                "showing its artifacts on other pages, deployments of its snapshots, or runs "
+                "that read its artifacts). Nothing was deleted; ask someone who may change "
+                "them to delete it."
+            )
 
     def sql(self, kind: str, alias: str, mode: str = "read") -> tuple[str, dict[str, Any]]:
         """A boolean SQL expression over `alias` (a row of `kind`) and its named parameters.

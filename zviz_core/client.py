@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -12,8 +12,8 @@ from uuid import UUID
 
 from pydantic import ValidationError
 
-from zviz_core.access import AccessConfig, AccessPolicy, qualified
-from zviz_core.artifacts.store import ArtifactStore, artifact_root
+from zviz_core.access import AccessConfig, AccessPolicy
+from zviz_core.artifacts.store import ArtifactStore
 from zviz_core.enums import (
     CuratedVisualizationSize,
     ExecutionStatus,
@@ -21,11 +21,9 @@ from zviz_core.enums import (
     VisualizationType,
 )
 from zviz_core.errors import (
-    AccessDeniedError,
     ArtifactPathError,
     ArtifactTooLargeError,
     ConfigError,
-    EntityExistsError,
     EntityNotFoundError,
     InvalidInputError,
 )
@@ -47,14 +45,10 @@ from zviz_core.models import (
     StepRunResponse,
 )
 from zviz_core.names import check_path_name
-from zviz_core.store import artifacts as artifact_sql
-from zviz_core.store import default_home, open_engine
-from zviz_core.store import resources as resource_sql
-from zviz_core.store import runs as run_sql
-from zviz_core.store import tiles as tile_sql
-from zviz_core.store.engine import Cursor
+from zviz_core.store import default_home
 from zviz_core.store.schema import DEFAULT_PROJECT
-from zviz_core.store.util import as_uuid, new_id, now, page_bounds, require_uuid
+from zviz_core.store.store import Store, not_found
+from zviz_core.store.util import as_uuid, page_bounds, require_uuid
 
 log = logging.getLogger("zviz")
 T = TypeVar("T")
@@ -69,15 +63,8 @@ TEXT_TYPES = {
     VisualizationType.JSON,
     VisualizationType.VEGA_LITE,
 }
-_TARGETS: dict[str, tuple[str, str, str]] = {
-    # resource type -> (table, project column, name column)
-    "project": ("projects", "id", "name"),
-    "pipeline": ("pipelines", "project_id", "name"),
-    "pipeline_run": ("pipeline_runs", "project_id", "name"),
-    "pipeline_snapshot": ("snapshots", "project_id", "CAST(id AS VARCHAR)"),
-    "model": ("models", "project_id", "name"),
-    "deployment": ("deployments", "project_id", "name"),
-}
+
+__all__ = ["Client", "default_home"]
 
 
 def _invalid(exc: ValidationError) -> InvalidInputError:
@@ -90,7 +77,7 @@ def _invalid(exc: ValidationError) -> InvalidInputError:
 
 
 def _not_found(what: str, key: Any) -> EntityNotFoundError:
-    return EntityNotFoundError(f"No {what} {key!s} exists (or you may not see it).")
+    return not_found(what, key)
 
 
 class Client:
@@ -99,7 +86,8 @@ class Client:
     `Client()` is the local owner with full access (scripts, notebooks). `Client(user="bob")`
     acts as bob under the access rules of $ZVIZ_AUTH_CONFIG (or the `access` given): lists show
     only what he may read, gets of anything else raise EntityNotFoundError, and writes he may not
-    make raise AccessDeniedError.
+    make raise AccessDeniedError. The store is the environment's (ZVIZ_STORE_URL, else the DuckDB
+    file in ZVIZ_HOME) unless `home`, `store_url`, `artifact_store` or a `store` name another.
     """
 
     def __init__(
@@ -110,12 +98,10 @@ class Client:
         access: AccessConfig | None = None,
         artifact_store: str | None = None,
         store_url: str | None = None,
+        store: Store | None = None,
     ) -> None:
-        self.home = Path(home).expanduser() if home is not None else default_home()
-        self._db = open_engine(home, store_url)
-        self._artifact_store = ArtifactStore(
-            artifact_root(artifact_store, self.home, shared_metadata=self._db.kind != "duckdb")
-        )
+        self._store = store or Store.open(home, store_url, artifact_store)
+        self.home = self._store.home
         self.user = user.strip().lower() if user is not None else None
         if self.user is None:
             self._policy = AccessPolicy.owner()
@@ -138,77 +124,41 @@ class Client:
         return self._policy
 
     @property
+    def store(self) -> Store:
+        """The store this client reads and writes (pipelines run against it)."""
+        return self._store
+
+    @property
     def artifact_store(self) -> ArtifactStore:
-        return self._artifact_store
+        return self._store.artifacts
+
+    @property
+    def _db(self) -> Any:
+        """The metadata engine (for tests and benchmarks that read its stats)."""
+        return self._store.engine
+
+    def activated(self) -> contextlib.AbstractContextManager[Client]:
+        """A context in which pipelines called in this thread or task run against this
+        client's store, as its user: `with Client(home=...).activated(): training()`."""
+        from zviz_core.pipelines.pipeline import activated
+
+        return activated(self)
+
+    def as_user(self, user: str | None, access: AccessConfig | None = None) -> Client:
+        """A client on the same store acting as `user` (None: the local owner)."""
+        return Client(user, access=access, store=self._store)
 
     def logins(self) -> LoginGuard:
         """Return the login throttling counters and login-cookie list of this client's store
         (for the app's login gate; they are not scoped to the client's user)."""
         from zviz_core.logins import LoginGuard
 
-        return LoginGuard(self._db)
-
-    def _read(self, fn: Callable[[Cursor], T], *key: Any) -> T:
-        return self._db.read(fn, cache_key=(self._policy.key(), *key) if key else None)
+        return LoginGuard(self._store.engine)
 
     def _bind(self, value: T) -> T:
         if isinstance(value, ArtifactVersionResponse | PipelineRunResponse | StepRunResponse):
             value._bind(self)
         return value
-
-    def _remove_files(self, folders: list[tuple[str, UUID]]) -> None:
-        """Remove deleted artifact versions' folders, each only if it is that version's own."""
-        for uri, version_id in folders:
-            try:
-                self._artifact_store.remove_version_folder(uri, version_id)
-            except Exception as exc:
-                log.warning("zviz: could not remove %s from the artifact store: %s", uri, exc)
-
-    def _need_write(self, cur: Cursor, kind: str, key: UUID, label: str) -> UUID:
-        """Raise not-found unless readable, AccessDeniedError unless writable (one SQL query,
-        both filters in it); returns the resource's project id."""
-        table, project_col, name_col = _TARGETS[kind]
-        read_where, params = self._policy.sql(kind, "x")
-        write_where, write_params = self._policy.sql(kind, "x", "write")
-        row = cur.row(
-            f"SELECT {name_col}, x.{project_col}, ({write_where}), "
-            f"(SELECT _p.name FROM projects _p WHERE _p.id = x.{project_col}) FROM {table} x "
-            f"WHERE x.id = $key AND {read_where}",
-            {**params, **write_params, "key": key},
-        )
-        if row is None:
-            raise _not_found(label, key)
-        if not row[2]:
-            grant = (
-                f"{kind}:{key}" if kind == "pipeline_snapshot" else qualified(kind, row[0], row[3])
-            )
-            raise AccessDeniedError(
-                f"{self.user or 'You'} may see {label} '{row[0]}' but not change it: that needs "
-                f"a write grant such as '{grant}' or '{kind}:*' (or one on its project "
-                "or pipeline)."
-            )
-        return row[1]
-
-    def _refuse_changes_beyond(self, cur: Cursor, label: str, **scope: Any) -> None:
-        """A delete must not change what the user may not write (DESIGN: deletes respect the
-        same rules): refuse it, naming only how many such resources there are."""
-        count = run_sql.changes_beyond(cur, self._policy, **scope)
-        if count:
-            raise AccessDeniedError(
-                f"Deleting this {label} would also change {count} other "
-                f"{'resource' if count == 1 else 'resources'} that you may not change (tiles "
-                "showing its artifacts on other pages, deployments of its snapshots, or runs "
-                "that read its artifacts). Nothing was deleted; ask someone who may change "
-                "them to delete it."
-            )
-
-    def _need_write_new(self, kind: str, name: str) -> None:
-        project = self.active_project
-        if not self._policy.write_grants.covers_new(kind, project.name, project.id, name):
-            raise AccessDeniedError(
-                f"{self.user} may not create {kind} '{name}': that needs a write grant such as "
-                f"'{qualified(kind, name, project.name)}', '{kind}:*' or 'project:{project.name}'."
-            )
 
     # -- projects -------------------------------------------------------------------------------
 
@@ -220,44 +170,21 @@ class Client:
         """
         if self._project is None:
             name = os.environ.get("ZVIZ_PROJECT", DEFAULT_PROJECT)
-            # Projects are never renamed or deleted, so a found one is memoised per process.
-            found = self._db.projects.get(name)
-            if found is None:
-                found = self._db.read(
-                    lambda cur: resource_sql.get(cur, AccessPolicy.owner(), "project", None, name)
-                )
+            found = self._store.project(name)
             if found is None:
                 raise _not_found("project", name)
-            self._db.projects[name] = found
             self._project = found
         return self._project
 
     def create_project(self, name: str) -> ProjectResponse:
         """Create a project; raises EntityExistsError if the name is taken, AccessDeniedError
-        unless the user may write projects."""
+        unless the user may write projects, InvalidInputError for a bad name."""
         try:
             name = NameRequest(name=name).name.strip()
         except ValidationError as exc:
             raise _invalid(exc) from None
         check_path_name(name, "Project name")
-        if not (
-            self._policy.write_grants.everything
-            or "project" in self._policy.write_grants.any_of_type
-        ):
-            raise AccessDeniedError(
-                f"{self.user} may not create projects: that needs 'project:*' write."
-            )
-
-        def write(cur: Cursor) -> ProjectResponse:
-            if cur.value("SELECT count(*) FROM projects WHERE name = $n", {"n": name}):
-                raise EntityExistsError(f"A project named '{name}' already exists.")
-            key = new_id()
-            cur.execute(
-                "INSERT INTO projects VALUES ($id, $n, $t)", {"id": key, "n": name, "t": now()}
-            )
-            return resource_sql.get(cur, AccessPolicy.owner(), "project", key, None)
-
-        return self._db.write(write)
+        return self._store.create_project(self._policy, name)
 
     def get_project(self, id_or_name: UUID | str) -> ProjectResponse:
         """A project by id or name; raises EntityNotFoundError if missing or unreadable."""
@@ -275,14 +202,7 @@ class Client:
         key = as_uuid(id_or_name)
         name = None if key is not None else str(id_or_name)
         project_id = self.active_project.id if scoped and key is None else None
-        found = self._read(
-            lambda cur: resource_sql.get(cur, self._policy, kind, key, name, project_id),
-            "get",
-            kind,
-            key,
-            name,
-            project_id,
-        )
+        found = self._store.get(self._policy, kind, key, name, project_id)
         if found is None:
             raise _not_found(label, id_or_name)
         return found
@@ -294,33 +214,17 @@ class Client:
         size: int,
         scoped: bool = True,
         name_contains: str | None = None,
-        extra: str = "",
-        extra_params: dict | None = None,
+        pipeline_id: UUID | None = None,
     ) -> Page[Any]:
         limit, offset = page_bounds(page, size)
         project_id = self.active_project.id if scoped else None
-        items, total = self._read(
-            lambda cur: resource_sql.list_page(
-                cur,
-                self._policy,
-                kind,
-                project_id,
-                limit,
-                offset,
-                name_contains,
-                extra,
-                extra_params,
-            ),
-            "list",
-            kind,
-            project_id,
-            limit,
-            offset,
-            name_contains,
-            extra,
-            tuple(sorted((extra_params or {}).items())),
+        items, total = self._store.list(
+            self._policy, kind, project_id, limit, offset, name_contains, pipeline_id
         )
         return Page(items=items, total=total, page=page, size=size)
+
+    def _delete(self, kind: str, key: UUID) -> None:
+        self._store.delete(self._policy, kind, key)
 
     # -- pipelines ------------------------------------------------------------------------------
 
@@ -335,39 +239,13 @@ class Client:
         return self._list_resource("pipeline", page, size, name_contains=name_contains)
 
     def delete_pipeline(self, id_or_name: UUID | str) -> None:
-        """Delete a pipeline with its snapshots, runs, their artifacts and every tile on them.
+        """Delete a pipeline with its snapshots, runs, their artifacts and every tile on them;
+        deployments of its snapshots stay, without a snapshot.
 
-        Raises EntityNotFoundError if missing or unreadable, AccessDeniedError without write.
+        Raises EntityNotFoundError if missing or unreadable, AccessDeniedError without write
+        access to it or to anything else the delete would change.
         """
-        found = self.get_pipeline(id_or_name)
-
-        def write(cur: Cursor) -> list[tuple[str, UUID]]:
-            self._need_write(cur, "pipeline", found.id, "pipeline")
-            params = {"pl": found.id}
-            snaps = [
-                r[0] for r in cur.rows("SELECT id FROM snapshots WHERE pipeline_id = $pl", params)
-            ]
-            self._refuse_changes_beyond(
-                cur, "pipeline", run_cond="r.pipeline_id = $pl", params=params, snapshot_ids=snaps
-            )
-            uris = run_sql.delete_runs_where(cur, "r.pipeline_id = $pl", params)
-            self._detach_snapshots(cur, snaps)
-            cur.execute("DELETE FROM snapshots WHERE pipeline_id = $pl", params)
-            tile_sql.delete_for_resource(cur, "pipeline", [found.id])
-            cur.execute("DELETE FROM pipelines WHERE id = $pl", params)
-            return uris
-
-        self._remove_files(self._db.write(write))
-
-    @staticmethod
-    def _detach_snapshots(cur: Cursor, snapshot_ids: list[UUID]) -> None:
-        if snapshot_ids:
-            ids = {"ids": snapshot_ids}
-            cur.execute(
-                "UPDATE deployments SET snapshot_id = NULL WHERE snapshot_id IN (SELECT unnest($ids))",
-                ids,
-            )
-            tile_sql.delete_for_resource(cur, "pipeline_snapshot", snapshot_ids)
+        self._delete("pipeline", self.get_pipeline(id_or_name).id)
 
     # -- snapshots ------------------------------------------------------------------------------
 
@@ -382,34 +260,13 @@ class Client:
         self, pipeline_id: UUID | str | None = None, page: int = 1, size: int = 50
     ) -> Page[SnapshotResponse]:
         """The readable snapshots of the active project (or of one pipeline), newest first."""
-        if pipeline_id is None:
-            return self._list_resource("pipeline_snapshot", page, size)
-        pid = require_uuid(pipeline_id, "pipeline_id")
-        return self._list_resource(
-            "pipeline_snapshot", page, size, extra="s.pipeline_id = $pid", extra_params={"pid": pid}
-        )
+        pid = None if pipeline_id is None else require_uuid(pipeline_id, "pipeline_id")
+        return self._list_resource("pipeline_snapshot", page, size, pipeline_id=pid)
 
     def delete_snapshot(self, snapshot_id: UUID | str) -> None:
         """Delete a snapshot, the runs that executed it (with their artifacts) and its tiles;
-        deployments of it keep existing without a snapshot."""
-        found = self.get_snapshot(snapshot_id)
-
-        def write(cur: Cursor) -> list[tuple[str, UUID]]:
-            self._need_write(cur, "pipeline_snapshot", found.id, "snapshot")
-            params = {"s": found.id}
-            self._refuse_changes_beyond(
-                cur,
-                "snapshot",
-                run_cond="r.snapshot_id = $s",
-                params=params,
-                snapshot_ids=[found.id],
-            )
-            uris = run_sql.delete_runs_where(cur, "r.snapshot_id = $s", params)
-            self._detach_snapshots(cur, [found.id])
-            cur.execute("DELETE FROM snapshots WHERE id = $s", {"s": found.id})
-            return uris
-
-        self._remove_files(self._db.write(write))
+        deployments of it keep existing without a snapshot. Raises as delete_pipeline does."""
+        self._delete("pipeline_snapshot", self.get_snapshot(snapshot_id).id)
 
     # -- runs -----------------------------------------------------------------------------------
 
@@ -417,7 +274,7 @@ class Client:
         """A run by id or name; `.steps` loads its steps and outputs. Raises EntityNotFoundError."""
         key = as_uuid(id_or_name)
         name = None if key is not None else str(id_or_name)
-        found = self._read(lambda cur: run_sql.get(cur, self._policy, key, name), "run", key, name)
+        found = self._store.run(self._policy, key, name)
         if found is None:
             raise _not_found("pipeline run", id_or_name)
         return self._bind(found.model_copy())
@@ -446,46 +303,27 @@ class Client:
                 status = ExecutionStatus(status).value
             except ValueError:
                 raise InvalidInputError(
-                    f"status must be one of {', '.join(s.value for s in ExecutionStatus)}, not {status!r}."
+                    f"status must be one of {', '.join(s.value for s in ExecutionStatus)}, "
+                    f"not {status!r}."
                 ) from None
-        after, before = _stored_time(created_after), _stored_time(created_before)
-        project_id = None if all_projects else self.active_project.id
-        items, total = self._read(
-            lambda cur: run_sql.list_page(
-                cur,
-                self._policy,
-                project_id=project_id,
-                pipeline_id=pid,
-                snapshot_id=sid,
-                status=status,
-                created_after=after,
-                created_before=before,
-                name_contains=name_contains,
-                limit=limit,
-                offset=offset,
-            ),
-            "runs",
-            project_id,
-            pid,
-            sid,
-            status,
-            after,
-            before,
-            name_contains,
-            limit,
-            offset,
+        items, total = self._store.runs(
+            self._policy,
+            project_id=None if all_projects else self.active_project.id,
+            pipeline_id=pid,
+            snapshot_id=sid,
+            status=status,
+            created_after=_stored_time(created_after),
+            created_before=_stored_time(created_before),
+            name_contains=name_contains,
+            limit=limit,
+            offset=offset,
         )
         return Page(
             items=[self._bind(r.model_copy()) for r in items], total=total, page=page, size=size
         )
 
     def _load_steps(self, run_id: UUID) -> dict[str, StepRunResponse]:
-        def read(cur: Cursor) -> dict[str, StepRunResponse]:
-            if run_sql.get(cur, self._policy, run_id, None) is None:
-                raise _not_found("pipeline run", run_id)
-            return run_sql.steps(cur, run_id)
-
-        steps = self._read(read, "steps", run_id)
+        steps = self._store.steps(self._policy, run_id)
         result = {}
         for name, step in steps.items():
             copy = step.model_copy()
@@ -498,25 +336,16 @@ class Client:
         return result
 
     def delete_pipeline_run(self, id_or_name: UUID | str) -> None:
-        """Delete a run with its steps, artifact versions (and their files) and tiles."""
-        found = self.get_pipeline_run(id_or_name)
-
-        def write(cur: Cursor) -> list[tuple[str, UUID]]:
-            self._need_write(cur, "pipeline_run", found.id, "pipeline run")
-            params = {"id": found.id}
-            self._refuse_changes_beyond(cur, "pipeline run", run_cond="r.id = $id", params=params)
-            return run_sql.delete_runs_where(cur, "r.id = $id", params)
-
-        self._remove_files(self._db.write(write))
+        """Delete a run with its steps, artifact versions (and their files) and tiles.
+        Raises as delete_pipeline does."""
+        self._delete("pipeline_run", self.get_pipeline_run(id_or_name).id)
 
     # -- artifacts ------------------------------------------------------------------------------
 
     def get_artifact_version(self, artifact_version_id: UUID | str) -> ArtifactVersionResponse:
         """An artifact version with its visualizations; raises EntityNotFoundError."""
         key = as_uuid(artifact_version_id)
-        if key is None:
-            raise _not_found("artifact version", artifact_version_id)
-        found = self._read(lambda cur: artifact_sql.get(cur, self._policy, key), "av", key)
+        found = None if key is None else self._store.version(self._policy, key)
         if found is None:
             raise _not_found("artifact version", artifact_version_id)
         return self._bind(found.model_copy())
@@ -532,56 +361,30 @@ class Client:
         """A page of readable artifact versions of the active project, newest first."""
         limit, offset = page_bounds(page, size)
         rid = None if run_id is None else require_uuid(run_id, "run_id")
-        project_id = self.active_project.id
-        items, total = self._read(
-            lambda cur: artifact_sql.list_page(
-                cur,
-                self._policy,
-                project_id=project_id,
-                name_contains=name_contains,
-                run_id=rid,
-                artifact_name=artifact_name,
-                limit=limit,
-                offset=offset,
-            ),
-            "avs",
-            project_id,
-            name_contains,
-            rid,
-            artifact_name,
-            limit,
-            offset,
+        items, total = self._store.versions(
+            self._policy,
+            project_id=self.active_project.id,
+            name_contains=name_contains,
+            run_id=rid,
+            artifact_name=artifact_name,
+            limit=limit,
+            offset=offset,
         )
         return Page(
             items=[self._bind(a.model_copy()) for a in items], total=total, page=page, size=size
         )
 
     def delete_artifact_version(self, artifact_version_id: UUID | str) -> None:
-        """Delete an artifact version, its files, its visualizations and the tiles showing them."""
-        found = self.get_artifact_version(artifact_version_id)
-
-        def write(cur: Cursor) -> list[tuple[str, UUID]]:
-            if found.run_id is not None:
-                self._need_write(cur, "pipeline_run", found.run_id, "pipeline run")
-            elif not self._policy.write_grants.everything:
-                raise AccessDeniedError("Only the owner may delete artifacts that no run produced.")
-            self._refuse_changes_beyond(cur, "artifact version", version_ids=[found.id])
-            return artifact_sql.delete_versions(cur, [found.id])
-
-        self._remove_files(self._db.write(write))
+        """Delete an artifact version, its files, its visualizations and the tiles showing them.
+        Raises as delete_pipeline does."""
+        self._delete("artifact_version", self.get_artifact_version(artifact_version_id).id)
 
     def get_artifact_visualization(
         self, visualization_id: UUID | str
     ) -> ArtifactVisualizationResponse:
         """One artifact visualization; raises EntityNotFoundError if missing or unreadable."""
         key = as_uuid(visualization_id)
-        found = (
-            None
-            if key is None
-            else self._read(
-                lambda cur: artifact_sql.get_visualization(cur, self._policy, key), "viz", key
-            )
-        )
+        found = None if key is None else self._store.visualization(self._policy, key)
         if found is None:
             raise _not_found("artifact visualization", visualization_id)
         return found[0]
@@ -601,30 +404,44 @@ class Client:
     def load_visualization_content(
         self, viz: ArtifactVisualizationResponse, max_bytes: int | None = None
     ) -> LoadedVisualization:
-        """Read the file behind a visualization this client already returned (see load_visualization)."""
+        """Read the file behind a visualization this client returned (see load_visualization).
+
+        Raises ArtifactPathError for a visualization that was not read from this store or
+        whose file lies outside its artifact's folder.
+        """
+        data = self.read_visualization_bytes(viz, max_bytes)
+        value: str | bytes = _decode(data) if viz.type in TEXT_TYPES else data
+        return LoadedVisualization(type=viz.type, value=value, uri=viz.uri)
+
+    def read_visualization_bytes(
+        self, viz: ArtifactVisualizationResponse, max_bytes: int | None = None, head: bool = False
+    ) -> bytes:
+        """The bytes of a visualization's file, after the containment check.
+
+        With `max_bytes`, a larger file raises ArtifactTooLargeError before it is read, or with
+        `head` only its first `max_bytes` are read. Raises as load_visualization_content does.
+        """
         uri = self.checked_uri(viz)
+        store = self._store.artifacts
+        if max_bytes is not None and head:
+            return store.read_bytes(uri, max_bytes)
         if max_bytes is not None:
-            size = self._artifact_store.file_size(uri)
+            size = store.file_size(uri)
             if size > max_bytes:
                 raise ArtifactTooLargeError(
                     f"This visualization has {size / 1e6:.1f} MB, more than the "
                     f"{max_bytes / 1e6:.0f} MB shown inline; download it instead.",
                     size,
                 )
-        data = self._artifact_store.read_bytes(uri)
-        if viz.type in TEXT_TYPES:
-            value: str | bytes = _decode(data)
-        else:
-            value = data
-        return LoadedVisualization(type=viz.type, value=value, uri=viz.uri)
+        return store.read_bytes(uri)
 
     def visualization_size(self, viz: ArtifactVisualizationResponse) -> int:
         """The size in bytes of a visualization's file (one this client returned).
 
         Raises ArtifactLoadError when it is missing, ArtifactStoreUnreachableError when the
-        store cannot be reached.
+        store cannot be reached, ArtifactPathError when it lies outside its artifact's folder.
         """
-        return self._artifact_store.file_size(self.checked_uri(viz))
+        return self._store.artifacts.file_size(self.checked_uri(viz))
 
     def checked_uri(self, viz: ArtifactVisualizationResponse) -> str:
         """The location of a visualization's file, checked before anything opens it.
@@ -639,8 +456,9 @@ class Client:
                 f"The visualization {viz.id} was not read from this store; get it through "
                 "the Client before opening its file."
             )
-        self._artifact_store.check(folder, strictly=True, what="Its artifact version's folder")
-        self._artifact_store.scoped(folder).check(viz.uri, what="The visualization file")
+        store = self._store.artifacts
+        store.check(folder, strictly=True, what="Its artifact version's folder")
+        store.scoped(folder).check(viz.uri, what="The visualization file")
         return viz.uri
 
     def checked_folder(self, av: ArtifactVersionResponse) -> str:
@@ -648,61 +466,21 @@ class Client:
 
         Raises ArtifactPathError otherwise.
         """
-        return self._artifact_store.check(av.uri, strictly=True, what="The artifact's folder")
+        return self._store.artifacts.check(av.uri, strictly=True, what="The artifact's folder")
 
     # -- models and deployments -----------------------------------------------------------------
 
-    def _create_named(
-        self,
-        kind: str,
-        table: str,
-        name: str,
-        extra: dict[str, Any],
-        check: Callable[[Cursor], None] | None = None,
-    ) -> Any:
-        """Insert a model or deployment row (name unique per project) and return it."""
+    def _create_named(self, kind: str, name: str, extra: dict[str, Any]) -> Any:
         try:
             name = NameRequest(name=name).name.strip()
         except ValidationError as exc:
             raise _invalid(exc) from None
-        self._need_write_new(kind, name)
-        project = self.active_project
-
-        def write(cur: Cursor) -> Any:
-            if check is not None:
-                check(cur)
-            if cur.value(
-                f"SELECT count(*) FROM {table} WHERE project_id = $p AND name = $n",
-                {"p": project.id, "n": name},
-            ):
-                raise EntityExistsError(
-                    f"A {kind} named '{name}' already exists in project '{project.name}'."
-                )
-            key = new_id()
-            columns = ", ".join(["id", "project_id", "name", *extra, "created"])
-            values = ", ".join(f"${c}" for c in ["id", "p", "n", *extra, "t"])
-            cur.execute(
-                f"INSERT INTO {table} ({columns}) VALUES ({values})",
-                {"id": key, "p": project.id, "n": name, **extra, "t": now()},
-            )
-            return resource_sql.get(cur, AccessPolicy.owner(), kind, key, None)
-
-        return self._db.write(write)
-
-    def _delete_leaf(self, kind: str, table: str, found: Any) -> None:
-        """Delete a model or deployment and the tiles on it, after the write check."""
-
-        def write(cur: Cursor) -> None:
-            self._need_write(cur, kind, found.id, kind)
-            tile_sql.delete_for_resource(cur, kind, [found.id])
-            cur.execute(f"DELETE FROM {table} WHERE id = $id", {"id": found.id})
-
-        self._db.write(write)
+        return self._store.create_named(self._policy, kind, self.active_project, name, extra)
 
     def create_model(self, name: str, description: str | None = None) -> ModelResponse:
         """Register a model in the active project; raises EntityExistsError if the name is
         taken, AccessDeniedError without a write grant for it."""
-        return self._create_named("model", "models", name, {"description": description})
+        return self._create_named("model", name, {"description": description})
 
     def get_model(self, id_or_name: UUID | str) -> ModelResponse:
         """A model by id or name; raises EntityNotFoundError."""
@@ -715,8 +493,8 @@ class Client:
         return self._list_resource("model", page, size, name_contains=name_contains)
 
     def delete_model(self, id_or_name: UUID | str) -> None:
-        """Delete a model and the tiles on it."""
-        self._delete_leaf("model", "models", self.get_model(id_or_name))
+        """Delete a model and the tiles on it; raises EntityNotFoundError or AccessDeniedError."""
+        self._delete("model", self.get_model(id_or_name).id)
 
     def create_deployment(
         self, name: str, snapshot_id: UUID | str | None = None
@@ -724,17 +502,7 @@ class Client:
         """Register a deployment, optionally of a snapshot; raises EntityExistsError,
         EntityNotFoundError (unknown snapshot) or AccessDeniedError."""
         sid = None if snapshot_id is None else require_uuid(snapshot_id, "snapshot_id")
-
-        def snapshot_exists(cur: Cursor) -> None:
-            if (
-                sid is not None
-                and resource_sql.get(cur, self._policy, "pipeline_snapshot", sid, None) is None
-            ):
-                raise _not_found("snapshot", sid)
-
-        return self._create_named(
-            "deployment", "deployments", name, {"snapshot_id": sid}, snapshot_exists
-        )
+        return self._create_named("deployment", name, {"snapshot_id": sid})
 
     def get_deployment(self, id_or_name: UUID | str) -> DeploymentResponse:
         """A deployment by id or name; raises EntityNotFoundError."""
@@ -747,8 +515,9 @@ class Client:
         return self._list_resource("deployment", page, size, name_contains=name_contains)
 
     def delete_deployment(self, id_or_name: UUID | str) -> None:
-        """Delete a deployment and the tiles on it."""
-        self._delete_leaf("deployment", "deployments", self.get_deployment(id_or_name))
+        """Delete a deployment and the tiles on it; raises EntityNotFoundError or
+        AccessDeniedError."""
+        self._delete("deployment", self.get_deployment(id_or_name).id)
 
     # -- curated visualizations -----------------------------------------------------------------
 
@@ -781,60 +550,18 @@ class Client:
             )
         except ValidationError as exc:
             raise _invalid(exc) from None
-        rtype = req.resource_type.value
-
-        def write(cur: Cursor) -> CuratedVisualizationResponse:
-            found = artifact_sql.get_visualization(cur, self._policy, req.artifact_visualization_id)
-            if found is None:
-                raise _not_found("artifact visualization", req.artifact_visualization_id)
-            viz, viz_project = found
-            target_project = self._need_write(cur, rtype, req.resource_id, rtype.replace("_", " "))
-            if req.project_id is not None and req.project_id != viz_project:
-                raise InvalidInputError(
-                    f"The visualization belongs to project {viz_project}, not to project {req.project_id}."
-                )
-            if target_project != viz_project:
-                raise InvalidInputError(
-                    f"The visualization and the {rtype.replace('_', ' ')} are in different projects; "
-                    "a tile can only show a visualization of its resource's project."
-                )
-            if tile_sql.pair_taken(cur, viz.id, rtype, req.resource_id):
-                raise EntityExistsError(
-                    f"This visualization is already a tile on that {rtype.replace('_', ' ')}."
-                )
-            if req.display_order is not None and tile_sql.order_taken(
-                cur, rtype, req.resource_id, req.display_order
-            ):
-                raise EntityExistsError(
-                    f"display_order {req.display_order} is already used by another tile on that "
-                    f"{rtype.replace('_', ' ')}; pick a free number (gaps of 10 leave room)."
-                )
-            key, stamp = new_id(), now()
-            tile_sql.insert(
-                cur,
-                {
-                    "id": key,
-                    "p": viz_project,
-                    "v": viz.id,
-                    "av": viz.artifact_version_id,
-                    "rt": rtype,
-                    "rid": req.resource_id,
-                    "n": req.display_name,
-                    "o": req.display_order,
-                    "s": req.layout_size.value,
-                    "t": stamp,
-                    "vtype": viz.type.value,
-                    "vuri": viz.uri,
-                    "vpos": viz.position,
-                },
-            )
-            return tile_sql.get(cur, AccessPolicy.owner(), key)
-
-        return self._remember_tile(self._db.write(write))
-
-    def _remember_tile(self, tile: CuratedVisualizationResponse) -> CuratedVisualizationResponse:
-        self._db.remember((self._policy.key(), "tile", tile.id, True), tile)
-        return tile
+        return self._store.create_tile(
+            self._policy,
+            req.artifact_visualization_id,
+            req.resource_type.value,
+            req.resource_id,
+            req.project_id,
+            {
+                "display_name": req.display_name,
+                "display_order": req.display_order,
+                "layout_size": req.layout_size.value,
+            },
+        )
 
     def get_curated_visualization(
         self, visualization_id: UUID | str, hydrate: bool = True
@@ -842,13 +569,7 @@ class Client:
         """A tile; hydrated with its visualization and source. Raises EntityNotFoundError when
         it is missing or its resource is unreadable."""
         key = as_uuid(visualization_id)
-        found = (
-            None
-            if key is None
-            else self._read(
-                lambda cur: tile_sql.get(cur, self._policy, key, hydrate), "tile", key, hydrate
-            )
-        )
+        found = None if key is None else self._store.tile(self._policy, key, hydrate)
         if found is None:
             raise _not_found("curated visualization", visualization_id)
         return found
@@ -881,64 +602,27 @@ class Client:
             update = CuratedVisualizationUpdate(**fields)
         except ValidationError as exc:
             raise _invalid(exc) from None
-        changes = update.model_dump(exclude_unset=True)
-
-        def write(cur: Cursor) -> CuratedVisualizationResponse:
-            tile = tile_sql.get(cur, self._policy, key, hydrate=False)
-            if tile is None:
-                raise _not_found("curated visualization", key)
-            rtype = tile.resource_type.value
-            self._need_write(cur, rtype, tile.resource_id, rtype.replace("_", " "))
-            order = changes.get("display_order")
-            if order is not None and tile_sql.order_taken(
-                cur, rtype, tile.resource_id, order, except_id=key
-            ):
-                raise EntityExistsError(
-                    f"display_order {order} is already used by another tile on that {rtype.replace('_', ' ')}."
-                )
-            if changes:
-                sets = ", ".join(f"{k} = ${k}" for k in changes)
-                params = {k: (v.value if hasattr(v, "value") else v) for k, v in changes.items()}
-                cur.execute(
-                    f"UPDATE curated_visualizations SET {sets}, updated = $t WHERE id = $id",
-                    {**params, "t": now(), "id": key},
-                )
-            return tile_sql.get(cur, AccessPolicy.owner(), key)
-
-        return self._remember_tile(self._db.write(write))
+        changes = {
+            k: (v.value if hasattr(v, "value") else v)
+            for k, v in update.model_dump(exclude_unset=True).items()
+        }
+        return self._store.update_tile(self._policy, key, changes)
 
     def delete_curated_visualization(self, visualization_id: UUID | str) -> None:
         """Delete a tile; raises EntityNotFoundError or AccessDeniedError."""
         key = as_uuid(visualization_id)
         if key is None:
             raise _not_found("curated visualization", visualization_id)
-
-        def write(cur: Cursor) -> None:
-            tile = tile_sql.get(cur, self._policy, key, hydrate=False)
-            if tile is None:
-                raise _not_found("curated visualization", key)
-            rtype = tile.resource_type.value
-            self._need_write(cur, rtype, tile.resource_id, rtype.replace("_", " "))
-            cur.execute("DELETE FROM curated_visualizations WHERE id = $id", {"id": key})
-
-        self._db.write(write)
+        self._store.delete_tile(self._policy, key)
 
     def list_curated_visualizations(
         self, resource_type: VisualizationResourceTypes | str, resource_id: UUID | str
     ) -> list[CuratedVisualizationResponse]:
         """The tiles on a resource in display order: lower display_order first, unset last in
         creation order. Empty when the resource is missing or unreadable."""
-        try:
-            rtype = VisualizationResourceTypes(resource_type).value
-        except ValueError:
-            raise InvalidInputError(
-                f"resource_type must be one of {', '.join(t.value for t in VisualizationResourceTypes)}, "
-                f"not {resource_type!r}."
-            ) from None
+        rtype = _resource_type(resource_type)
         rid = require_uuid(resource_id, "resource_id")
-        return self._read(
-            lambda cur: tile_sql.list_for(cur, self._policy, rtype, rid), "tiles", rtype, rid
-        )
+        return self._store.tiles(self._policy, rtype, rid)
 
     def reorder_curated_visualizations(
         self,
@@ -952,43 +636,28 @@ class Client:
         the tiles in their new order. Raises EntityNotFoundError for an id that is not a tile of
         this resource, AccessDeniedError without write access to the resource.
         """
-        rtype = VisualizationResourceTypes(resource_type).value
+        rtype = _resource_type(resource_type)
         rid = require_uuid(resource_id, "resource_id")
         wanted = [require_uuid(t, "tile id") for t in ordered_ids]
-
-        def write(cur: Cursor) -> list[CuratedVisualizationResponse]:
-            self._need_write(cur, rtype, rid, rtype.replace("_", " "))
-            current = [t.id for t in tile_sql.list_for(cur, AccessPolicy.owner(), rtype, rid)]
-            unknown = [t for t in wanted if t not in current]
-            if unknown:
-                raise _not_found("curated visualization on that resource", unknown[0])
-            stamp = now()
-            for position, tile_id in enumerate(dict.fromkeys([*wanted, *current]), start=1):
-                cur.execute(
-                    "UPDATE curated_visualizations SET display_order = $o, updated = $t "
-                    "WHERE id = $id AND display_order IS DISTINCT FROM $o",
-                    {"o": position * 10, "t": stamp, "id": tile_id},
-                )
-            return tile_sql.list_for(cur, AccessPolicy.owner(), rtype, rid)
-
-        return self._db.write(write)
+        return self._store.reorder_tiles(self._policy, rtype, rid, wanted)
 
     def can_write(
         self, resource_type: VisualizationResourceTypes | str, resource_id: UUID | str
     ) -> bool:
         """Whether this user may change tiles on a resource (for showing edit controls)."""
-        rtype = VisualizationResourceTypes(resource_type).value
-        rid = require_uuid(resource_id, "resource_id")
+        return self._store.can_write(
+            self._policy, _resource_type(resource_type), require_uuid(resource_id, "resource_id")
+        )
 
-        def read(cur: Cursor) -> bool:
-            table, _, _ = _TARGETS[rtype]
-            where, params = self._policy.sql(rtype, "x", "write")
-            params["key"] = rid
-            return bool(
-                cur.value(f"SELECT count(*) FROM {table} x WHERE x.id = $key AND {where}", params)
-            )
 
-        return self._read(read, "can_write", rtype, rid)
+def _resource_type(value: VisualizationResourceTypes | str) -> str:
+    try:
+        return VisualizationResourceTypes(value).value
+    except ValueError:
+        raise InvalidInputError(
+            "resource_type must be one of "
+            f"{', '.join(t.value for t in VisualizationResourceTypes)}, not {value!r}."
+        ) from None
 
 
 def _stored_time(value: datetime | None) -> datetime | None:

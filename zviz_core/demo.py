@@ -18,8 +18,7 @@ from pathlib import Path
 from typing import Annotated, Any
 from uuid import UUID
 
-from zviz_core.artifacts.store import ArtifactStore
-from zviz_core.client import Client, default_home
+from zviz_core.client import Client
 from zviz_core.enums import CuratedVisualizationSize, VisualizationResourceTypes, VisualizationType
 from zviz_core.errors import EntityExistsError
 from zviz_core.materializers.base import BaseMaterializer
@@ -466,9 +465,14 @@ def _build() -> _Pipelines:
 # -- seeding -------------------------------------------------------------------------------------
 
 
-def demo_enabled() -> bool:
-    """Return False when $ZVIZ_DEMO is 0, false, no or off; True otherwise (the default)."""
-    return os.environ.get("ZVIZ_DEMO", "1").strip().lower() not in {"0", "false", "no", "off"}
+def demo_enabled(team_store: bool = False) -> bool:
+    """Whether to seed an empty store: $ZVIZ_DEMO when set (0, false, no or off mean no);
+    unset, yes for the embedded store and no for a team store (PostgreSQL), which is seeded
+    only with ZVIZ_DEMO=1."""
+    raw = os.environ.get("ZVIZ_DEMO", "").strip().lower()
+    if not raw:
+        return not team_store
+    return raw not in {"0", "false", "no", "off"}
 
 
 def _is_empty(client: Client) -> bool:
@@ -545,33 +549,6 @@ def _seed_lock(home: Path, timeout_s: float) -> Iterator[bool]:
                 _unlock(fh)
 
 
-@contextlib.contextmanager
-def _pipelines_write_to(client: Client) -> Iterator[None]:
-    """Point the environment at `client`'s store while the demo's pipelines run.
-
-    Pipelines record into the store that `Client()` opens, which the environment names; this
-    changes nothing unless ensure_demo was given a client on another store.
-    """
-    env_home = default_home()
-    env_store = ArtifactStore(
-        os.environ.get("ZVIZ_ARTIFACT_STORE") or str(env_home / "artifacts")
-    ).root
-    if env_home.resolve() == client.home.resolve() and env_store == client.artifact_store.root:
-        yield
-        return
-    saved = {k: os.environ.get(k) for k in ("ZVIZ_HOME", "ZVIZ_ARTIFACT_STORE")}
-    os.environ["ZVIZ_HOME"] = str(client.home)
-    os.environ["ZVIZ_ARTIFACT_STORE"] = client.artifact_store.root
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-
-
 def _progress(callback: Callable[[float, str], None] | None, fraction: float, text: str) -> None:
     if callback is not None:
         callback(fraction, text)
@@ -589,28 +566,25 @@ def _viz(run: PipelineRunResponse, step_name: str, output: str, file_name: str =
 def ensure_demo(
     client: Client | None = None, progress: Callable[[float, str], None] | None = None
 ) -> bool:
-    """Seed the demo into an empty store, unless $ZVIZ_DEMO is 0; return True if it seeded.
+    """Seed the demo into an empty store, if `demo_enabled` says so; return True if it seeded.
 
     "Empty" means no run in any project and no pipeline, model or deployment in the active
     project, so a store someone has used is never touched. The seed acts as the local owner of
-    `client`'s store (default: `Client()`), whoever `client` acts as. `progress(fraction, text)`
-    is called as the seed advances, from 0.0 to 1.0.
+    `client`'s store (default: the environment's), whoever `client` acts as, and its pipelines
+    write to that store: nothing in the environment changes. `progress(fraction, text)` is
+    called as the seed advances, from 0.0 to 1.0.
 
     Safe when several processes start at once: one seeds while the others wait on a file lock
-    in the store folder, then find the store no longer empty and return False.
+    in the store folder, then find the store no longer empty and return False (on a team
+    store, unique run names stop a seeder on another machine before it writes anything).
 
     Raises EntityNotFoundError when $ZVIZ_PROJECT names a missing project, and what the store
     raises (StoreError, StoreBusyError, ...) if seeding fails; a partly seeded store is then
-    left as it is and is not seeded again. With a `client` on another store than the
-    environment names, ZVIZ_HOME and ZVIZ_ARTIFACT_STORE are pointed at it while the demo's
-    pipelines run (pipelines record through `Client()`), which other threads would see.
+    left as it is and is not seeded again.
     """
-    if not demo_enabled():
+    client = client.as_user(None) if client is not None else Client()
+    if not demo_enabled(team_store=client.store.kind != "duckdb"):
         return False
-    if client is None or client.user is not None:
-        home = client.home if client is not None else None
-        store = client.artifact_store.root if client is not None else None
-        client = Client(home=home, artifact_store=store)
     if not _is_empty(client):
         return False
     _progress(progress, 0.0, "Preparing the demo")
@@ -620,7 +594,7 @@ def ensure_demo(
             return False
         if not _is_empty(client):
             return False  # another process seeded it while this one waited for the lock
-        with _pipelines_write_to(client):
+        with client.activated():
             return _seed(client, progress)
 
 

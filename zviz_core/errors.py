@@ -70,5 +70,9 @@ class ArtifactStoreUnreachableError(ArtifactLoadError):
     """The artifact store itself cannot be reached (credentials, endpoint, bucket)."""
 
 
+class UnboundResponseError(ZvizError, RuntimeError):
+    """A response object not returned by a Client was asked to load more."""
+
+
 class StepFailedError(ZvizError):
     """Raised for a run whose step failed when the original exception cannot be re-raised."""

@@ -130,6 +130,10 @@ class LoginGuard:
         keys = self._keys(username, address)
 
         def run(cur: Cursor) -> Refusal | None:
+            # Concurrent attempts (app replicas on PostgreSQL) take turns per key, so each
+            # reads the count the previous one wrote.
+            for scope, key, _ in sorted(keys):
+                cur.serialize(f"login:{scope}:{key}")
             sql.purge_failures(cur, at - FORGET_AFTER, at)
             rows = {scope: sql.failures(cur, scope, key) for scope, key, _ in keys}
             for scope, _, _ in keys:
@@ -151,6 +155,8 @@ class LoginGuard:
         keys = self._keys(username, address)
 
         def run(cur: Cursor) -> None:
+            for scope, key, _ in sorted(keys):
+                cur.serialize(f"login:{scope}:{key}")
             for scope, key, _ in keys:
                 if scope == USER:
                     sql.clear_failures(cur, scope, key)

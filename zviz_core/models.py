@@ -14,6 +14,7 @@ from zviz_core.enums import (
     VisualizationResourceTypes,
     VisualizationType,
 )
+from zviz_core.errors import UnboundResponseError
 from zviz_core.names import text_problem
 
 if TYPE_CHECKING:
@@ -37,10 +38,13 @@ class _Bound(_Model):
         return self
 
     def _require_client(self) -> Client:
+        """The client that returned this object; never a stand-in owner, so an object built
+        by hand cannot read past the access rules. Raises UnboundResponseError."""
         if self._client is None:
-            from zviz_core.client import Client
-
-            self._client = Client()
+            raise UnboundResponseError(
+                f"This {type(self).__name__} was not returned by a Client, so it cannot load "
+                "more; get it through a Client (for example Client().get_pipeline_run(id))."
+            )
         return self._client
 
 
@@ -229,6 +233,9 @@ class CuratedVisualizationResponse(_Model):
     artifact_version: int | None = None
     run_id: UUID | None = None
     run_name: str | None = None
+    # False when the tile shows an artifact of a run this user may not read: the artifact's and
+    # run's names and ids are then left out, so a tile never names what its viewer cannot open.
+    source_readable: bool = True
 
     @property
     def resource(self) -> ResourceRef:

@@ -124,6 +124,17 @@ def test_tiles_visible_with_read_editable_with_write(world: dict) -> None:
     assert updated.display_name == "Bob's view"
 
 
+def test_a_tile_never_names_a_source_its_viewer_cannot_read(world: dict) -> None:
+    dave = Client(user="dave")  # may write the model, may read no run
+    tile = dave.list_curated_visualizations(R.MODEL, world["model"].id)[0]
+    assert not tile.source_readable
+    assert (tile.run_id, tile.run_name, tile.artifact_name, tile.artifact_version) == (None,) * 4
+    assert world["training"].name not in tile.model_dump_json()
+    assert tile.artifact_visualization is not None  # the pinned content itself is shown
+    owners = Client().get_curated_visualization(tile.id)
+    assert owners.source_readable and owners.run_id == world["training"].id
+
+
 def test_write_grant_implies_read_and_pinning_needs_readable_visualization(world: dict) -> None:
     dave = Client(user="dave")
     assert names(dave.list_models()) == {"clf"}  # write implies read

@@ -232,7 +232,8 @@ def test_decompression_bomb_is_refused(monkeypatch) -> None:
         render.checked_image(buffer.getvalue())
 
 
-def _render_app(uri: str, viz_type: str) -> None:
+def _render_app(root: str, name: str, viz_type: str) -> None:
+    """Render one visualization `name` of a version folder in the artifact store `root`."""
     import streamlit as st
 
     from zviz_core import Client as C
@@ -240,8 +241,10 @@ def _render_app(uri: str, viz_type: str) -> None:
     from zviz_core.ui import render as r
 
     key = st.session_state["viz_id"]
-    viz = V(id=key, type=viz_type, uri=uri, artifact_version_id=key, position=0)
-    r.render_visualization(C(), viz, key="one")
+    folder = f"{root}/{key}"
+    viz = V(id=key, type=viz_type, uri=f"{folder}/{name}", artifact_version_id=key, position=0)
+    viz._folder = folder  # as the store would have recorded it
+    r.render_visualization(C(artifact_store=root), viz, key="one")
     st.markdown("after")
 
 
@@ -261,17 +264,17 @@ fsspec.register_implementation("zvizdown", _DownFileSystem, clobber=True)
 
 
 @pytest.mark.parametrize(
-    ("uri", "message"),
+    ("root", "message"),
     [
-        ("zvizdown://bucket/a.csv", "cannot reach the artifact store"),
-        ("zviznotaprotocol://bucket/a.csv", "cannot reach the artifact store"),
-        ("memory://zviz-tests/missing.csv", "missing"),
+        ("zvizdown://bucket", "cannot reach the artifact store"),
+        ("zviznotaprotocol://bucket", "cannot reach the artifact store"),
+        ("memory://zviz-tests", "missing"),
     ],
 )
-def test_unreachable_or_missing_remote_files_are_contained(uri: str, message: str) -> None:
+def test_unreachable_or_missing_remote_files_are_contained(root: str, message: str) -> None:
     import uuid
 
-    at = AppTest.from_function(_render_app, args=(uri, "csv"), default_timeout=30)
+    at = AppTest.from_function(_render_app, args=(root, "a.csv", "csv"), default_timeout=30)
     at.session_state["viz_id"] = str(uuid.uuid4())
     at.run()
     no_exception(at)
@@ -283,12 +286,13 @@ def test_large_remote_csv_gets_a_bounded_preview(monkeypatch) -> None:
     import uuid
 
     monkeypatch.setitem(render.INLINE_LIMITS, VisualizationType.CSV, 100)
-    with fsspec.open("memory://zviz-tests/big.csv", "w") as fh:
+    key = str(uuid.uuid4())
+    with fsspec.open(f"memory://zviz-tests/{key}/big.csv", "w") as fh:
         fh.write("a,b\n" + "1,2\n" * 1000)
     at = AppTest.from_function(
-        _render_app, args=("memory://zviz-tests/big.csv", "csv"), default_timeout=30
+        _render_app, args=("memory://zviz-tests", "big.csv", "csv"), default_timeout=30
     )
-    at.session_state["viz_id"] = str(uuid.uuid4())
+    at.session_state["viz_id"] = key
     at.run()
     no_exception(at)
     assert len(at.dataframe[0].value) == render.CSV_PREVIEW_ROWS

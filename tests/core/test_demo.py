@@ -40,6 +40,8 @@ from zviz_core.report import STYLESHEET
 from zviz_core.store.db import Database
 
 ROOT = Path(__file__).resolve().parents[2]
+# These tests share one seeded DuckDB folder; tests/core/test_demo_stores.py covers the engines.
+pytestmark = pytest.mark.duckdb_only
 
 
 @dataclass(frozen=True)

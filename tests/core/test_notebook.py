@@ -13,6 +13,10 @@ from nbclient import NotebookClient
 
 from zviz_core import Client
 
+# The notebook's kernel points itself at its own DuckDB folder; the store engines are covered by
+# the other core tests.
+pytestmark = pytest.mark.duckdb_only
+
 CELLS = [
     """
 import json, os, sys

@@ -23,13 +23,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
-from zviz_core.access import AccessPolicy
 from zviz_core.enums import ExecutionStatus, VisualizationType
-from zviz_core.errors import ArtifactPathError, EntityExistsError, InvalidInputError, ZvizError
+from zviz_core.errors import ArtifactPathError, InvalidInputError, ZvizError
 from zviz_core.names import check_path_name
 from zviz_core.pipelines.config import RunConfig, from_options, load_config
 from zviz_core.pipelines.step import OutputSpec, Step
-from zviz_core.store import artifacts as artifact_sql
 from zviz_core.store import runs as run_sql
 from zviz_core.store.util import dumps, now
 
@@ -41,10 +39,33 @@ log = logging.getLogger("zviz")
 _CURRENT: contextvars.ContextVar[_RunContext | None] = contextvars.ContextVar(
     "zviz_run", default=None
 )
+_ACTIVE: contextvars.ContextVar[Client | None] = contextvars.ContextVar("zviz_client", default=None)
 
 
 def current_run() -> _RunContext | None:
     return _CURRENT.get()
+
+
+def active_client() -> Client:
+    """The client pipelines run against here: the one activated by `Client.activated()` in
+    this context (thread, task), else a new local-owner Client of the environment's store."""
+    client = _ACTIVE.get()
+    if client is None:
+        from zviz_core.client import Client
+
+        client = Client()
+    return client
+
+
+@contextlib.contextmanager
+def activated(client: Client) -> Iterator[Client]:
+    """Run pipelines called in this block (in this thread or task only) against `client`'s
+    store, as that client's user."""
+    token = _ACTIVE.set(client)
+    try:
+        yield client
+    finally:
+        _ACTIVE.reset(token)
 
 
 def _error_text(exc: BaseException) -> str:
@@ -135,7 +156,9 @@ class _RunContext:
         write = self._step_record(
             step_id, name, position, started, now(), step_config, inputs, stored=stored
         )
-        self.client._db.write_in_background(write, on_error=lambda: self._discard(written))
+        self.client.store.record_step(
+            write, background=True, on_error=lambda: self._discard(written)
+        )
         for item, value in zip(stored, self._values(step, result, len(stored)), strict=True):
             self.sources[id(value)] = (item["version_id"], value)
         return result
@@ -152,32 +175,18 @@ class _RunContext:
         stored: list[dict[str, Any]] | None = None,
         error: str | None = None,
     ) -> Callable[[Any], None]:
-        """The write that records a finished step: its row, input edges and artifact versions;
-        with an error, the step and its run as failed."""
-
-        def write(cur: Any) -> None:
-            run_sql.insert_step(
-                cur,
-                step_id=step_id,
-                run_id=self.run_id,
-                name=name,
-                position=position,
-                status=ExecutionStatus.FAILED if error else ExecutionStatus.COMPLETED,
-                start=started,
-                end=finished,
-                error=error,
-                config_json=dumps(step_config),
-                inputs=inputs,
-            )
-            for item in stored or []:
-                artifact_sql.insert_version(
-                    cur, run_id=self.run_id, step_run_id=step_id, now=finished, **item
-                )
-            if error:
-                failure = f"Step '{name}' failed: {error}"
-                run_sql.finish_run(cur, self.run_id, ExecutionStatus.FAILED, failure, finished)
-
-        return write
+        return run_sql.step_record(
+            run_id=self.run_id,
+            step_id=step_id,
+            name=name,
+            position=position,
+            started=started,
+            finished=finished,
+            config_json=dumps(step_config),
+            inputs=inputs,
+            stored=stored or [],
+            error=error,
+        )
 
     def _record_failure(
         self,
@@ -190,7 +199,7 @@ class _RunContext:
         exc: BaseException,
     ) -> None:
         try:
-            self.client._db.flush_background()
+            self.client.store.flush()
         except BaseException as earlier:
             log.error(
                 "zviz: an earlier step of run %s could not be recorded: %s", self.run_name, earlier
@@ -199,7 +208,7 @@ class _RunContext:
             step_id, name, position, started, now(), step_config, inputs, error=_error_text(exc)
         )
         try:
-            self.client._db.write(write)
+            self.client.store.record_step(write, background=False, on_error=lambda: None)
             self.failure_recorded = True
         except ZvizError:
             log.exception("zviz could not record the failure of step %s", name)
@@ -207,7 +216,7 @@ class _RunContext:
     def _discard(self, folders: list[tuple[str, UUID]]) -> None:
         for uri, version_id in folders:
             try:
-                self.client._artifact_store.remove_version_folder(uri, version_id)
+                self.client.artifact_store.remove_version_folder(uri, version_id)
             except Exception as exc:
                 log.warning(
                     "zviz: could not remove the unrecorded artifact folder %s: %s", uri, exc
@@ -250,7 +259,7 @@ class _RunContext:
             materializer_cls = step.materializer_override(spec.name) or materializer_for(
                 type(value)
             )
-            store = self.client._artifact_store
+            store = self.client.artifact_store
             uri = store.version_folder(version_id)
             # The materializer sees a store confined to its own folder: a write elsewhere fails.
             folder = store.scoped(uri)
@@ -384,13 +393,11 @@ class Pipeline:
         return f"{self.name}-{started.strftime('%Y_%m_%d-%H_%M_%S_%f')}"
 
     def __call__(self, *args: Any, **kwargs: Any) -> PipelineRunResponse:
-        from zviz_core.client import Client
-
         if current_run() is not None:
             raise InvalidInputError(
                 f"Pipeline '{self.name}' was called inside another pipeline; call its steps instead."
             )
-        client = Client()
+        client = active_client()
         kwargs = {**self.config.parameters, **kwargs}
         try:  # record positional arguments under their names too
             bound = inspect.signature(self.entrypoint).bind_partial(*args, **kwargs)
@@ -413,39 +420,27 @@ class Pipeline:
             "steps": {k: v.model_dump(exclude_unset=True) for k, v in self.config.steps.items()},
         }
         config_json = dumps(snapshot_config)
-        config_hash = hashlib.sha256(config_json.encode()).hexdigest()
         run_id = uuid.uuid4()
-
-        def start(cur: Any) -> None:
-            if cur.value("SELECT count(*) FROM pipeline_runs WHERE name = $n", {"n": run_name}):
-                raise EntityExistsError(
-                    f"A run named '{run_name}' already exists; choose another run_name "
-                    "(templates may use {date} and {time})."
-                )
-            pipeline_id = run_sql.ensure_pipeline(cur, project.id, self.name, started)
-            snapshot_id = run_sql.ensure_snapshot(
-                cur, project.id, pipeline_id, config_json, config_hash, started
-            )
-            run_sql.insert_run(
-                cur,
-                run_id=run_id,
-                project_id=project.id,
-                pipeline_id=pipeline_id,
-                snapshot_id=snapshot_id,
-                name=run_name,
-                now=started,
-            )
-
-        client._db.write(start, checkpoint=False)
+        store = client.store
+        store.start_run(
+            client.policy,
+            run_id=run_id,
+            project_id=project.id,
+            pipeline_name=self.name,
+            run_name=run_name,
+            config_json=config_json,
+            config_hash=hashlib.sha256(config_json.encode()).hexdigest(),
+            started=started,
+        )
         context = _RunContext(client, self, self.config, run_id, run_name, project.id)
         token = _CURRENT.set(context)
         try:
             self.entrypoint(*args, **kwargs)
-            client._db.flush_background()
+            store.flush()
         except BaseException as exc:
             _CURRENT.reset(token)
             try:
-                client._db.flush_background()
+                store.flush()
             except BaseException as earlier:
                 log.error("zviz: a step of run %s could not be recorded: %s", run_name, earlier)
             if not context.failure_recorded:
@@ -454,16 +449,10 @@ class Pipeline:
                     if isinstance(exc, Exception)
                     else ExecutionStatus.INTERRUPTED
                 )
-                error = _error_text(exc)
-                client._db.write(lambda cur: run_sql.finish_run(cur, run_id, status, error, now()))
+                store.finish_run(run_id, status, _error_text(exc))
             raise
         _CURRENT.reset(token)
-
-        def finish(cur: Any) -> PipelineRunResponse:
-            run_sql.finish_run(cur, run_id, ExecutionStatus.COMPLETED, None, now())
-            return run_sql.get(cur, AccessPolicy.owner(), run_id, None)
-
-        return client._bind(client._db.write(finish))
+        return client._bind(store.finish_run(run_id, ExecutionStatus.COMPLETED, None))
 
     def __repr__(self) -> str:
         return f"<zviz pipeline {self.name}>"

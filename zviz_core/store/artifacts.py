@@ -9,53 +9,55 @@ from uuid import UUID
 from zviz_core.access import AccessPolicy
 from zviz_core.enums import VisualizationType
 from zviz_core.models import ArtifactVersionResponse, ArtifactVisualizationResponse
-from zviz_core.store.db import Cursor
+from zviz_core.store.engine import Cursor
 from zviz_core.store.util import aware, loads, newest_page
 
 VERSION_COLS = (
     "av.id, a.name, av.version, av.artifact_id, av.project_id, av.uri, av.data_type, "
     "av.materializer, av.run_id, av.step_run_id, av.output_name, av.metadata, av.created"
 )
+ORDER = "av.created, av.id"
 # Only the small artifacts table is joined: run, step and pipeline names are looked up by id
 # afterwards, so the big tables are read through their indexes, never scanned.
 VERSION_FROM = "artifact_versions av JOIN artifacts a ON a.id = av.artifact_id"
-VIZ_COLS = "v.id, v.type, v.uri, v.artifact_version_id, v.position"
+# `folder` is the artifact version's own folder: the visualization's file must lie inside it.
+VIZ_COLS = "v.id, v.type, v.uri, v.artifact_version_id, v.position, av.uri AS folder"
 
 
-def visualization(row: tuple, folder: str | None) -> ArtifactVisualizationResponse:
-    """A visualization from its VIZ_COLS row and its artifact version's folder (its `uri`)."""
+def visualization(row: dict[str, Any]) -> ArtifactVisualizationResponse:
+    """A visualization from its VIZ_COLS row (with its artifact version's folder)."""
     viz = ArtifactVisualizationResponse(
-        id=row[0],
-        type=VisualizationType(row[1]),
-        uri=row[2],
-        artifact_version_id=row[3],
-        position=row[4],
+        id=row["id"],
+        type=VisualizationType(row["type"]),
+        uri=row["uri"],
+        artifact_version_id=row["artifact_version_id"],
+        position=row["position"],
     )
-    viz._folder = folder
+    viz._folder = row["folder"]
     return viz
 
 
 def _version(
-    row: tuple, vizs: list[ArtifactVisualizationResponse], names: dict[Any, tuple]
+    row: dict[str, Any], vizs: list[ArtifactVisualizationResponse], names: dict[Any, tuple]
 ) -> ArtifactVersionResponse:
-    run_name, pipeline_name = names.get(row[8], (None, None))
+    run_name, pipeline_name = names.get(row["run_id"], (None, None))
     return ArtifactVersionResponse(
-        id=row[0],
-        name=row[1],
-        version=row[2],
-        artifact_id=row[3],
-        project_id=row[4],
-        uri=row[5],
-        data_type=row[6],
-        materializer=row[7],
-        run_id=row[8],
-        step_run_id=row[9],
-        output_name=row[10],
-        metadata=loads(row[11]),
-        created=aware(row[12]),
+        id=row["id"],
+        name=row["name"],
+        version=row["version"],
+        artifact_id=row["artifact_id"],
+        project_id=row["project_id"],
+        uri=row["uri"],
+        data_type=row["data_type"],
+        materializer=row["materializer"],
+        run_id=row["run_id"],
+        step_run_id=row["step_run_id"],
+        output_name=row["output_name"],
+        metadata=loads(row["metadata"]),
+        created=aware(row["created"]),
         visualizations=vizs,
         run_name=run_name,
-        step_name=names.get(row[9], (None,))[0],
+        step_name=names.get(row["step_run_id"], (None,))[0],
         pipeline_name=pipeline_name,
     )
 
@@ -67,14 +69,14 @@ def visualizations_for(
     out: dict[UUID, list[ArtifactVisualizationResponse]] = {}
     if not version_ids:
         return out
-    rows = cur.rows(
-        f"SELECT {VIZ_COLS}, av.uri FROM artifact_visualizations v "
+    rows = cur.dicts(
+        f"SELECT {VIZ_COLS} FROM artifact_visualizations v "
         "JOIN artifact_versions av ON av.id = v.artifact_version_id "
-        "WHERE v.artifact_version_id = ANY($ids) ORDER BY v.artifact_version_id, v.position",
+        "WHERE v.artifact_version_id = ANY($ids) ORDER BY v.artifact_version_id, v.position, v.id",
         {"ids": version_ids},
     )
     for row in rows:
-        out.setdefault(row[3], []).append(visualization(row[:5], row[5]))
+        out.setdefault(row["artifact_version_id"], []).append(visualization(row))
     return out
 
 
@@ -108,22 +110,22 @@ def versions_where(
     cur: Cursor,
     cond: str,
     params: dict[str, Any],
-    order: str = "av.created, av.id",
+    order: str = ORDER,
     limit: int | None = None,
     offset: int = 0,
 ) -> list[ArtifactVersionResponse]:
     """Artifact versions matching `cond` (over aliases av and a), with visualizations."""
     page = f" LIMIT {int(limit)} OFFSET {int(offset)}" if limit is not None else ""
-    rows = cur.rows(
+    rows = cur.dicts(
         f"SELECT {VERSION_COLS} FROM {VERSION_FROM} WHERE {cond} ORDER BY {order}{page}", params
     )
     return _with_details(cur, rows)
 
 
-def _with_details(cur: Cursor, rows: list[tuple]) -> list[ArtifactVersionResponse]:
-    vizs = visualizations_for(cur, [r[0] for r in rows])
-    names = source_names(cur, {r[8] for r in rows}, {r[9] for r in rows})
-    return [_version(r, vizs.get(r[0], []), names) for r in rows]
+def _with_details(cur: Cursor, rows: list[dict[str, Any]]) -> list[ArtifactVersionResponse]:
+    vizs = visualizations_for(cur, [r["id"] for r in rows])
+    names = source_names(cur, {r["run_id"] for r in rows}, {r["step_run_id"] for r in rows})
+    return [_version(r, vizs.get(r["id"], []), names) for r in rows]
 
 
 def get(cur: Cursor, access: AccessPolicy, key: UUID) -> ArtifactVersionResponse | None:
@@ -180,39 +182,12 @@ def get_visualization(
     """A visualization the user may read (through its artifact version) and its project id."""
     where, params = access.sql("artifact_version", "av")
     params["key"] = key
-    row = cur.row(
-        f"SELECT {VIZ_COLS}, av.project_id, av.uri FROM artifact_visualizations v "
+    row = cur.dict_row(
+        f"SELECT {VIZ_COLS}, av.project_id FROM artifact_visualizations v "
         f"JOIN artifact_versions av ON av.id = v.artifact_version_id WHERE v.id = $key AND {where}",
         params,
     )
-    return None if row is None else (visualization(row[:5], row[6]), row[5])
-
-
-def delete_versions(cur: Cursor, version_ids: list[UUID]) -> list[tuple[str, UUID]]:
-    """Delete artifact versions with their visualizations and the tiles showing them.
-
-    Returns (folder, version id) of each: the files to remove once the deletion committed. A
-    visualization's file lies inside its version's folder, so it goes with the folder.
-    """
-    if not version_ids:
-        return []
-    ids = {"ids": version_ids}
-    folders = [
-        (r[0], r[1])
-        for r in cur.rows(
-            "SELECT uri, id FROM artifact_versions WHERE id IN (SELECT unnest($ids))", ids
-        )
-    ]
-    cur.execute(
-        "DELETE FROM curated_visualizations WHERE artifact_version_id IN (SELECT unnest($ids))", ids
-    )
-    cur.execute(
-        "DELETE FROM artifact_visualizations WHERE artifact_version_id IN (SELECT unnest($ids))",
-        ids,
-    )
-    cur.execute("DELETE FROM step_inputs WHERE artifact_version_id IN (SELECT unnest($ids))", ids)
-    cur.execute("DELETE FROM artifact_versions WHERE id IN (SELECT unnest($ids))", ids)
-    return folders
+    return None if row is None else (visualization(row), row["project_id"])
 
 
 def insert_version(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import socket
 import uuid
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -18,12 +19,13 @@ from zviz_core.models import (
     StepRunResponse,
 )
 from zviz_core.store import artifacts
-from zviz_core.store.db import Cursor
+from zviz_core.store.engine import Cursor
 from zviz_core.store.util import aware, loads, newest_page
 
 RUN_COLS = (
-    "r.id, r.name, r.status, r.project_id, pl.id, pl.name, pl.project_id, pl.created, "
-    "r.snapshot_id, r.start_time, r.end_time, r.error, r.created, r.host, r.pid"
+    "r.id, r.name, r.status, r.project_id, pl.id AS pipeline_id, pl.name AS pipeline_name, "
+    "pl.project_id AS pipeline_project_id, pl.created AS pipeline_created, r.snapshot_id, "
+    "r.start_time, r.end_time, r.error, r.created, r.host, r.pid"
 )
 RUN_FROM = "pipeline_runs r JOIN pipelines pl ON pl.id = r.pipeline_id"
 HOST = socket.gethostname()
@@ -47,18 +49,23 @@ def effective_status(status: str, host: str | None, pid: int | None) -> Executio
     return value
 
 
-def run(row: tuple) -> PipelineRunResponse:
+def run(row: dict[str, Any]) -> PipelineRunResponse:
     return PipelineRunResponse(
-        id=row[0],
-        name=row[1],
-        status=effective_status(row[2], row[13], row[14]),
-        project_id=row[3],
-        pipeline=PipelineResponse(id=row[4], name=row[5], project_id=row[6], created=aware(row[7])),
-        snapshot_id=row[8],
-        start_time=aware(row[9]),
-        end_time=aware(row[10]),
-        error=row[11],
-        created=aware(row[12]),
+        id=row["id"],
+        name=row["name"],
+        status=effective_status(row["status"], row["host"], row["pid"]),
+        project_id=row["project_id"],
+        pipeline=PipelineResponse(
+            id=row["pipeline_id"],
+            name=row["pipeline_name"],
+            project_id=row["pipeline_project_id"],
+            created=aware(row["pipeline_created"]),
+        ),
+        snapshot_id=row["snapshot_id"],
+        start_time=aware(row["start_time"]),
+        end_time=aware(row["end_time"]),
+        error=row["error"],
+        created=aware(row["created"]),
     )
 
 
@@ -70,7 +77,7 @@ def get(
         cond, params["key"] = "r.id = $key", key
     else:
         cond, params["name"] = "r.name = $name", name
-    row = cur.row(f"SELECT {RUN_COLS} FROM {RUN_FROM} WHERE {cond} AND {where}", params)
+    row = cur.dict_row(f"SELECT {RUN_COLS} FROM {RUN_FROM} WHERE {cond} AND {where}", params)
     return None if row is None else run(row)
 
 
@@ -119,9 +126,9 @@ def list_page(
 
 def steps(cur: Cursor, run_id: UUID) -> dict[str, StepRunResponse]:
     """The steps of a run (already checked readable) with their inputs and outputs."""
-    step_rows = cur.rows(
+    step_rows = cur.dicts(
         "SELECT id, name, run_id, position, status, start_time, end_time, error, config "
-        "FROM step_runs WHERE run_id = $run ORDER BY position, start_time",
+        "FROM step_runs WHERE run_id = $run ORDER BY position, start_time, id",
         {"run": run_id},
     )
     outputs = artifacts.versions_where(cur, "av.run_id = $run", {"run": run_id})
@@ -131,127 +138,46 @@ def steps(cur: Cursor, run_id: UUID) -> dict[str, StepRunResponse]:
         by_id[av.id] = av
         by_step.setdefault(av.step_run_id, {}).setdefault(av.output_name or "output", []).append(av)
     input_rows = (
-        cur.rows(
+        cur.dicts(
             "SELECT step_run_id, name, artifact_version_id FROM step_inputs "
-            "WHERE step_run_id = ANY($steps)",
-            {"steps": [row[0] for row in step_rows]},
+            "WHERE step_run_id = ANY($steps) ORDER BY step_run_id, name",
+            {"steps": [row["id"] for row in step_rows]},
         )
         if step_rows
         else []
     )
-    missing = [r[2] for r in input_rows if r[2] not in by_id]
+    missing = [
+        r["artifact_version_id"] for r in input_rows if r["artifact_version_id"] not in by_id
+    ]
     if missing:
         for av in artifacts.versions_where(cur, "av.id IN (SELECT unnest($ids))", {"ids": missing}):
             by_id[av.id] = av
     inputs: dict[UUID, dict[str, ArtifactVersionResponse]] = {}
-    for step_id, name, av_id in input_rows:
-        if av_id in by_id:
-            inputs.setdefault(step_id, {})[name] = by_id[av_id]
+    for edge in input_rows:
+        if edge["artifact_version_id"] in by_id:
+            inputs.setdefault(edge["step_run_id"], {})[edge["name"]] = by_id[
+                edge["artifact_version_id"]
+            ]
     result: dict[str, StepRunResponse] = {}
     for row in step_rows:
-        config = loads(row[8])
-        outs = by_step.get(row[0], {})
+        config = loads(row["config"])
+        outs = by_step.get(row["id"], {})
         declared = [n for n in config.get("outputs", []) if n in outs]
         outs = {n: outs[n] for n in [*declared, *sorted(set(outs) - set(declared))]}
-        result[row[1]] = StepRunResponse(
-            id=row[0],
-            name=row[1],
-            run_id=row[2],
-            position=row[3],
-            status=ExecutionStatus(row[4]),
-            start_time=aware(row[5]),
-            end_time=aware(row[6]),
-            error=row[7],
+        result[row["name"]] = StepRunResponse(
+            id=row["id"],
+            name=row["name"],
+            run_id=row["run_id"],
+            position=row["position"],
+            status=ExecutionStatus(row["status"]),
+            start_time=aware(row["start_time"]),
+            end_time=aware(row["end_time"]),
+            error=row["error"],
             config=config,
             outputs=outs,
-            inputs=inputs.get(row[0], {}),
+            inputs=inputs.get(row["id"], {}),
         )
     return result
-
-
-def changes_beyond(
-    cur: Cursor,
-    access: AccessPolicy,
-    *,
-    run_cond: str = "FALSE",
-    params: dict[str, Any] | None = None,
-    snapshot_ids: list[UUID] | None = None,
-    version_ids: list[UUID] | None = None,
-) -> int:
-    """How many resources outside a deletion it would change that `access` may not write.
-
-    The deletion is of the runs matching `run_cond` (over alias r), the snapshots
-    `snapshot_ids` and the artifact versions `version_ids` (with those of the runs). It also
-    removes tiles showing those artifacts wherever they are pinned, input edges of other runs'
-    steps that read them, and the snapshot of deployments of those snapshots: each such tile,
-    run and deployment counts when the user may not write it.
-    """
-    if access.write_grants.everything:
-        return 0
-    base = dict(params or {})
-    runs = [r[0] for r in cur.rows(f"SELECT r.id FROM pipeline_runs r WHERE {run_cond}", base)]
-    versions = list(version_ids or [])
-    if runs:
-        versions += [
-            r[0]
-            for r in cur.rows(
-                "SELECT id FROM artifact_versions WHERE run_id = ANY($runs)",
-                {"runs": runs},
-            )
-        ]
-    count = 0
-    if versions:
-        where, acc = access.sql("curated", "c", "write")
-        count += cur.value(
-            "SELECT count(*) FROM curated_visualizations c "
-            f"WHERE c.artifact_version_id = ANY($avs) AND NOT ({where})",
-            {**acc, "avs": versions},
-        )
-        where, acc = access.sql("pipeline_run", "r", "write")
-        count += cur.value(
-            "SELECT count(DISTINCT r.id) FROM step_inputs si "
-            "JOIN step_runs s ON s.id = si.step_run_id JOIN pipeline_runs r ON r.id = s.run_id "
-            "WHERE si.artifact_version_id = ANY($avs) "
-            f"AND NOT (r.id = ANY($runs)) AND NOT ({where})",
-            {**acc, "avs": versions, "runs": runs},
-        )
-    if snapshot_ids:
-        where, acc = access.sql("deployment", "d", "write")
-        count += cur.value(
-            "SELECT count(*) FROM deployments d "
-            f"WHERE d.snapshot_id = ANY($snaps) AND NOT ({where})",
-            {**acc, "snaps": snapshot_ids},
-        )
-    return int(count)
-
-
-def delete_runs_where(cur: Cursor, cond: str, params: dict[str, Any]) -> list[tuple[str, UUID]]:
-    """Delete runs matching `cond` (over alias r) with everything below them; returns the
-    (folder, id) of their artifact versions."""
-    run_ids = [r[0] for r in cur.rows(f"SELECT r.id FROM pipeline_runs r WHERE {cond}", params)]
-    if not run_ids:
-        return []
-    ids = {"ids": run_ids}
-    av_ids = [
-        r[0]
-        for r in cur.rows(
-            "SELECT id FROM artifact_versions WHERE run_id IN (SELECT unnest($ids))", ids
-        )
-    ]
-    uris = artifacts.delete_versions(cur, av_ids)
-    cur.execute(
-        "DELETE FROM step_inputs WHERE step_run_id IN "
-        "(SELECT id FROM step_runs WHERE run_id IN (SELECT unnest($ids)))",
-        ids,
-    )
-    cur.execute("DELETE FROM step_runs WHERE run_id IN (SELECT unnest($ids))", ids)
-    cur.execute(
-        "DELETE FROM curated_visualizations WHERE resource_type = 'pipeline_run' "
-        "AND resource_id IN (SELECT unnest($ids))",
-        ids,
-    )
-    cur.execute("DELETE FROM pipeline_runs WHERE id IN (SELECT unnest($ids))", ids)
-    return uris
 
 
 def ensure_pipeline(cur: Cursor, project_id: UUID, name: str, now: datetime) -> UUID:
@@ -300,6 +226,51 @@ def ensure_snapshot(
         },
     )
     return new
+
+
+def name_taken(cur: Cursor, name: str) -> bool:
+    """Whether a run is already called `name` (run names are unique in a store)."""
+    return bool(cur.value("SELECT count(*) FROM pipeline_runs WHERE name = $n", {"n": name}))
+
+
+def step_record(
+    *,
+    run_id: UUID,
+    step_id: UUID,
+    name: str,
+    position: int,
+    started: datetime,
+    finished: datetime,
+    config_json: str,
+    inputs: dict[str, UUID],
+    stored: list[dict[str, Any]],
+    error: str | None,
+) -> Callable[[Cursor], None]:
+    """The write that records a finished step: its row, input edges and artifact versions;
+    with an error, the step and its run as failed."""
+
+    def write(cur: Cursor) -> None:
+        insert_step(
+            cur,
+            step_id=step_id,
+            run_id=run_id,
+            name=name,
+            position=position,
+            status=ExecutionStatus.FAILED if error else ExecutionStatus.COMPLETED,
+            start=started,
+            end=finished,
+            error=error,
+            config_json=config_json,
+            inputs=inputs,
+        )
+        for item in stored:
+            artifacts.insert_version(cur, run_id=run_id, step_run_id=step_id, now=finished, **item)
+        if error:
+            finish_run(
+                cur, run_id, ExecutionStatus.FAILED, f"Step '{name}' failed: {error}", finished
+            )
+
+    return write
 
 
 def insert_run(

@@ -2,46 +2,72 @@
 
 from __future__ import annotations
 
+from typing import Any
 from uuid import UUID
 
 from zviz_core.access import AccessPolicy
 from zviz_core.enums import CuratedVisualizationSize, VisualizationResourceTypes
 from zviz_core.models import CuratedVisualizationResponse
 from zviz_core.store import artifacts
-from zviz_core.store.db import Cursor
+from zviz_core.store.engine import Cursor
 from zviz_core.store.util import aware
 
 TILE_COLS = (
     "c.id, c.project_id, c.artifact_visualization_id, c.artifact_version_id, c.display_name, "
     "c.display_order, c.layout_size, c.resource_type, c.resource_id, c.created, c.updated, "
     "c.viz_type, c.viz_uri, c.viz_position, c.artifact_name, c.artifact_version, c.run_id, "
-    "c.run_name, (SELECT av.uri FROM artifact_versions av WHERE av.id = c.artifact_version_id)"
+    "c.run_name, (SELECT av.uri FROM artifact_versions av WHERE av.id = c.artifact_version_id) "
+    "AS folder"
 )
 # Lower display_order first; unset orders last, in creation order. Stated, not left to the engine.
 ORDER = "c.display_order ASC NULLS LAST, c.created ASC, c.id"
 
 
-def tile(row: tuple, hydrate: bool = True) -> CuratedVisualizationResponse:
+def _columns(access: AccessPolicy) -> tuple[str, dict]:
+    """TILE_COLS plus whether the user may read the tile's source artifact: a tile on a page
+    the user may read can show an artifact of a run they may not, and then must not name it."""
+    where, params = access.sql("artifact_version", "_src")
+    readable = (
+        "TRUE"
+        if where == "TRUE"
+        else f"c.artifact_version_id IN (SELECT _src.id FROM artifact_versions _src WHERE {where})"
+    )
+    return f"{TILE_COLS}, ({readable}) AS run_readable", params
+
+
+def tile(row: dict, hydrate: bool = True) -> CuratedVisualizationResponse:
     viz = None
-    if hydrate and row[11] is not None:
-        viz = artifacts.visualization((row[2], row[11], row[12], row[3], row[13]), row[18])
+    if hydrate and row["viz_type"] is not None:
+        viz = artifacts.visualization(
+            {
+                "id": row["artifact_visualization_id"],
+                "type": row["viz_type"],
+                "uri": row["viz_uri"],
+                "artifact_version_id": row["artifact_version_id"],
+                "position": row["viz_position"],
+                "folder": row["folder"],
+            }
+        )
+    readable = bool(row.get("run_readable", True))
+    source = hydrate and readable
     return CuratedVisualizationResponse(
-        id=row[0],
-        project_id=row[1],
-        artifact_visualization_id=row[2],
-        artifact_version_id=row[3],
-        display_name=row[4],
-        display_order=row[5],
-        layout_size=CuratedVisualizationSize(row[6]),
-        resource_type=VisualizationResourceTypes(row[7]),
-        resource_id=row[8],
-        created=aware(row[9]),
-        updated=aware(row[10]),
+        id=row["id"],
+        project_id=row["project_id"],
+        artifact_visualization_id=row["artifact_visualization_id"],
+        artifact_version_id=row["artifact_version_id"],
+        display_name=row["display_name"],
+        display_order=row["display_order"],
+        layout_size=CuratedVisualizationSize(row["layout_size"]),
+        resource_type=VisualizationResourceTypes(row["resource_type"]),
+        resource_id=row["resource_id"],
+        created=aware(row["created"]),
+        updated=aware(row["updated"]),
         artifact_visualization=viz,
-        artifact_name=row[14] if hydrate else None,
-        artifact_version=row[15] if hydrate else None,
-        run_id=row[16] if hydrate else None,
-        run_name=row[17] if hydrate else None,
+        artifact_name=row["artifact_name"] if source else None,
+        artifact_version=row["artifact_version"] if source else None,
+        run_id=row["run_id"] if source else None,
+        run_name=row["run_name"] if source else None,
+        source_readable=readable,
     )
 
 
@@ -49,9 +75,10 @@ def get(
     cur: Cursor, access: AccessPolicy, key: UUID, hydrate: bool = True, mode: str = "read"
 ) -> CuratedVisualizationResponse | None:
     where, params = access.sql("curated", "c", mode)
-    params["key"] = key
-    row = cur.row(
-        f"SELECT {TILE_COLS} FROM curated_visualizations c WHERE c.id = $key AND {where}", params
+    columns, extra = _columns(access)
+    row = cur.dict_row(
+        f"SELECT {columns} FROM curated_visualizations c WHERE c.id = $key AND {where}",
+        {**params, **extra, "key": key},
     )
     return None if row is None else tile(row, hydrate)
 
@@ -61,9 +88,10 @@ def list_for(
 ) -> list[CuratedVisualizationResponse]:
     """A resource's tiles in display order; each carries its source, copied at creation."""
     where, params = access.sql("curated", "c")
-    params.update(rtype=resource_type, rid=resource_id)
-    rows = cur.rows(
-        f"SELECT {TILE_COLS} FROM curated_visualizations c "
+    columns, extra = _columns(access)
+    params.update(extra, rtype=resource_type, rid=resource_id)
+    rows = cur.dicts(
+        f"SELECT {columns} FROM curated_visualizations c "
         f"WHERE c.resource_id = $rid AND c.resource_type = $rtype AND {where} ORDER BY {ORDER}",
         params,
     )
@@ -113,10 +141,29 @@ def pair_taken(cur: Cursor, viz_id: UUID, resource_type: str, resource_id: UUID)
     )
 
 
-def delete_for_resource(cur: Cursor, resource_type: str, resource_ids: list[UUID]) -> None:
-    if resource_ids:
+def update(cur: Cursor, key: UUID, changes: dict, now: Any) -> None:
+    """Set the given fields (display_name, display_order, layout_size) of a tile."""
+    allowed = {"display_name", "display_order", "layout_size"}
+    if not changes:
+        return
+    if set(changes) - allowed:
+        raise ValueError(f"tiles have no fields {sorted(set(changes) - allowed)}")
+    sets = ", ".join(f"{k} = ${k}" for k in changes)
+    cur.execute(
+        f"UPDATE curated_visualizations SET {sets}, updated = $t WHERE id = $id",
+        {**changes, "t": now, "id": key},
+    )
+
+
+def delete(cur: Cursor, key: UUID) -> None:
+    cur.execute("DELETE FROM curated_visualizations WHERE id = $id", {"id": key})
+
+
+def renumber(cur: Cursor, ordered: list[UUID], now: Any) -> None:
+    """Give tiles display orders 10, 20, 30... in this order (only rows that change)."""
+    for position, tile_id in enumerate(ordered, start=1):
         cur.execute(
-            "DELETE FROM curated_visualizations WHERE resource_type = $rtype "
-            "AND resource_id IN (SELECT unnest($ids))",
-            {"rtype": resource_type, "ids": resource_ids},
+            "UPDATE curated_visualizations SET display_order = $o, updated = $t "
+            "WHERE id = $id AND display_order IS DISTINCT FROM $o",
+            {"o": position * 10, "t": now, "id": tile_id},
         )

@@ -75,8 +75,8 @@ def newest_page(
     limit: int,
     offset: int,
     count_source: str | None = None,
-) -> tuple[list[tuple], int]:
-    """A page of rows newest first (by `alias.created`, then id) and the number matching.
+) -> tuple[list[dict[str, Any]], int]:
+    """A page of rows (by column name) newest first (by `alias.created`, then id) and the number matching.
 
     A plain ORDER BY ... LIMIT sorts every matching row, so its cost grows with the store. This
     first reads the count and the time span of the matches, then asks only for rows created in
@@ -99,7 +99,7 @@ def newest_page(
         if fraction < 1.0:
             cond = f"{where} AND {alias}.created >= $zviz_window_start"
             window["zviz_window_start"] = newest - (newest - oldest) * fraction
-        rows = cur.rows(
+        rows = cur.dicts(
             f"SELECT {columns} FROM {source} WHERE {cond} ORDER BY {alias}.created DESC, "
             f"{alias}.id LIMIT {int(limit)} OFFSET {int(offset)}",
             window,

@@ -103,7 +103,7 @@ def zipped_artifact(client: Client, av: ArtifactVersionResponse) -> bytes:
     Raises ArtifactLoadError when the folder is missing or its files add up to more than the
     download limit; the sizes are checked before any file is read.
     """
-    files = artifact_files(client, av.uri)
+    files = artifact_files(client, client.checked_folder(av))
     if not files:
         raise ArtifactLoadError(f"The artifact's folder {av.uri} is missing or empty.")
     limit = render.download_limit()

@@ -404,7 +404,7 @@ def _csv_table(
     """A CSV's preview: whole when at most `limit` bytes and narrow, else bounded."""
 
     def work() -> CsvPreview:
-        head = _client.artifact_store.read_bytes(uri, CSV_HEAD_BYTES)
+        head = _client.read_visualization_bytes(_viz, CSV_HEAD_BYTES, head=True)
         wide = wide_csv_preview(head, whole=len(head) >= size)
         if wide is not None:
             return wide
@@ -532,9 +532,10 @@ def _image_renderer(client: Client, viz: ArtifactVisualizationResponse, ctx: _Co
 
 
 def _csv(client: Client, viz: ArtifactVisualizationResponse, ctx: _Context) -> None:
-    mtime = 0.0 if is_remote(viz.uri) else os.stat(viz.uri).st_mtime
+    uri = client.checked_uri(viz)
+    mtime = 0.0 if is_remote(uri) else os.stat(uri).st_mtime
     limit = inline_limit(viz.type)
-    preview = _unwrap(_csv_table(ctx.user, viz.uri, ctx.size, mtime, limit, client, viz))
+    preview = _unwrap(_csv_table(ctx.user, uri, ctx.size, mtime, limit, client, viz))
     frame = preview.frame
     parts = []
     if preview.columns is not None:
@@ -656,9 +657,9 @@ def too_large_to_download(size: int, limit: int | None = None) -> str:
     )
 
 
-def _download_bytes(client: Client, uri: str, limit: int) -> bytes:
+def _download_bytes(client: Client, viz: ArtifactVisualizationResponse, limit: int) -> bytes:
     # Checked again at click time: the file may have grown since the page was drawn.
-    data = client.artifact_store.read_bytes(uri, limit + 1)
+    data = client.read_visualization_bytes(viz, limit + 1, head=True)
     if len(data) > limit:
         raise ArtifactTooLargeError(too_large_to_download(len(data), limit), len(data))
     return data
@@ -699,7 +700,7 @@ def download_button(
     name = posixpath.basename(viz.uri.rstrip("/")) or f"{viz.type.value}-{viz.id}"
     st.download_button(
         "" if icon_only else label,
-        data=lambda: _download_bytes(client, viz.uri, limit),
+        data=lambda: _download_bytes(client, viz, limit),
         file_name=name,
         mime=MIMES.get(viz.type, "application/octet-stream"),
         key=key,

@@ -18,7 +18,14 @@ from zviz_core.ui.notices import md_escape
 
 log = logging.getLogger("zviz.ui")
 
-_ENV_KEYS = ("ZVIZ_HOME", "ZVIZ_ARTIFACT_STORE", "ZVIZ_AUTH_CONFIG", "ZVIZ_PROJECT")
+_ENV_KEYS = (
+    "ZVIZ_HOME",
+    "ZVIZ_STORE_URL",
+    "ZVIZ_ARTIFACT_STORE",
+    "ZVIZ_ARTIFACT_STORE_SHARED",
+    "ZVIZ_AUTH_CONFIG",
+    "ZVIZ_PROJECT",
+)
 _demo_lock = threading.Lock()
 _demo_checked: set[tuple[str | None, ...]] = set()
 
@@ -81,7 +88,7 @@ def seed_demo_once() -> None:
     Does nothing when ZVIZ_DEMO=0 or while `zviz_core.demo` does not exist. The demo is written
     as the local owner: seeding is the app's own doing, not the visitor's.
     """
-    if os.environ.get("ZVIZ_DEMO", "1") == "0":
+    if os.environ.get("ZVIZ_DEMO", "").strip().lower() in {"0", "false", "no", "off"}:
         return
     key = tuple(os.environ.get(k) for k in _ENV_KEYS)
     if key in _demo_checked:

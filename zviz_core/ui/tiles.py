@@ -9,7 +9,7 @@ import streamlit as st
 
 from zviz_core.client import Client
 from zviz_core.enums import CuratedVisualizationSize, VisualizationResourceTypes
-from zviz_core.errors import EntityNotFoundError, ZvizError
+from zviz_core.errors import ZvizError
 from zviz_core.models import (
     ArtifactVersionResponse,
     ArtifactVisualizationResponse,
@@ -127,9 +127,9 @@ def _tile(
             return
         with head:
             render.download_button(client, viz, key=f"tile-dl-{tile.id}", icon_only=True)
-        if tile.run_id is not None and not _readable_run(client, tile.run_id):
-            # Pinned from a run this user may not read: its name and id stay unsaid.
-            st.caption(f"{render.LABELS[viz.type]} pinned to this dashboard", width="content")
+        if not tile.source_readable:
+            # Pinned from a run this user may not read: the core left out its names and ids.
+            st.caption(f"{render.LABELS[viz.type]} from a run you cannot open", width="content")
         elif tile.run_id is not None:
             nav.link(
                 nav.RUNS,
@@ -150,16 +150,6 @@ def _tile(
         render.render_visualization(
             client, viz, key=f"tile-{tile.id}", in_tile=True, expandable=False
         )
-
-
-def _readable_run(client: Client, run_id: UUID) -> bool:
-    # The tile carries its source run's name and id whatever the viewer may read; the core
-    # decides whether this user may see that run.
-    try:
-        client.get_pipeline_run(run_id)
-    except EntityNotFoundError:
-        return False
-    return True
 
 
 # -- actions ------------------------------------------------------------------------------------

@@ -1,0 +1,522 @@
+"""The Store: one engine (DuckDB or PostgreSQL), one artifact store, and every operation zviz
+performs on them, each one unit of work. The Client validates and binds; the Store does.
+
+Reads take the caller's AccessPolicy and filter in SQL; writes check write access in the same
+transaction as the change. Results of reads are cached per policy until any process writes.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TypeVar
+from uuid import UUID
+
+from zviz_core.access import AccessPolicy
+from zviz_core.artifacts.store import ArtifactStore, artifact_root
+from zviz_core.enums import ExecutionStatus
+from zviz_core.errors import EntityExistsError, EntityNotFoundError, InvalidInputError
+from zviz_core.models import (
+    ArtifactVersionResponse,
+    ArtifactVisualizationResponse,
+    CuratedVisualizationResponse,
+    PipelineRunResponse,
+    ProjectResponse,
+    StepRunResponse,
+)
+from zviz_core.store import artifacts as artifact_sql
+from zviz_core.store import cascade, default_home, open_engine, registry
+from zviz_core.store import resources as resource_sql
+from zviz_core.store import runs as run_sql
+from zviz_core.store import tiles as tile_sql
+from zviz_core.store.engine import Cursor, Engine
+from zviz_core.store.util import new_id, now
+
+log = logging.getLogger("zviz")
+T = TypeVar("T")
+OWNER = AccessPolicy.owner()
+
+
+def not_found(label: str, key: Any) -> EntityNotFoundError:
+    """The error for something missing or unreadable: the same words either way."""
+    return EntityNotFoundError(f"No {label} {key!s} exists (or you may not see it).")
+
+
+class Store:
+    """A zviz store: metadata engine plus artifact store.
+
+    `Store.open()` follows the environment (ZVIZ_STORE_URL or ZVIZ_HOME, ZVIZ_ARTIFACT_STORE);
+    pass `home`, `url` or `artifact_store` to open another store explicitly.
+    """
+
+    def __init__(self, engine: Engine, artifacts: ArtifactStore, home: Path) -> None:
+        self.engine = engine
+        self.artifacts = artifacts
+        self.home = home
+
+    @classmethod
+    def open(
+        cls,
+        home: str | Path | None = None,
+        url: str | None = None,
+        artifact_store: str | None = None,
+    ) -> Store:
+        """The store at `url` (PostgreSQL) or in `home` (DuckDB), else the environment's.
+
+        Raises ConfigError for a bad URL, or for a team store whose artifacts other machines
+        could not read.
+        """
+        folder = Path(home).expanduser() if home is not None else default_home()
+        engine = open_engine(home, url)
+        root = artifact_root(artifact_store, folder, shared_metadata=engine.kind != "duckdb")
+        return cls(engine, ArtifactStore(root), folder)
+
+    @property
+    def kind(self) -> str:
+        """ "duckdb" or "postgres"."""
+        return self.engine.kind
+
+    def describe(self) -> str:
+        """One line for logs and the app: engine, location, artifact root."""
+        return f"{self.kind} store at {self.engine.location}, artifacts in {self.artifacts.root}"
+
+    # -- units of work --------------------------------------------------------------------------
+
+    def read(self, policy: AccessPolicy, fn: Callable[[Cursor], T], *key: Any) -> T:
+        """Run `fn` in a read unit; with a key, cached per policy until any process writes."""
+        return self.engine.read(fn, cache_key=(policy.key(), *key) if key else None)
+
+    def write(self, fn: Callable[[Cursor], T], checkpoint: bool = True) -> T:
+        """Run `fn` in one write transaction and return its result."""
+        return self.engine.write(fn, checkpoint)
+
+    def remember(self, policy: AccessPolicy, value: Any, *key: Any) -> None:
+        """Cache this process's own write result under its read key (write-through)."""
+        self.engine.remember((policy.key(), *key), value)
+
+    def flush(self) -> None:
+        """Wait for this process's background writes; raise the first one's error."""
+        self.engine.flush_background()
+
+    # -- projects -------------------------------------------------------------------------------
+
+    def project(self, name: str) -> ProjectResponse | None:
+        """A project by name, whoever asks (projects are never renamed or deleted, so a found
+        one is memoised for the process)."""
+        found = self.engine.projects.get(name)
+        if found is None:
+            found = self.engine.read(
+                lambda cur: resource_sql.get(cur, OWNER, "project", None, name)
+            )
+            if found is not None:
+                self.engine.projects[name] = found
+        return found
+
+    def create_project(self, policy: AccessPolicy, name: str) -> ProjectResponse:
+        """Create a project; raises AccessDeniedError or EntityExistsError."""
+        policy.check_create("project", name, name, None)
+
+        def write(cur: Cursor) -> ProjectResponse:
+            key = new_id()
+            if not resource_sql.insert_project(cur, key, name, now()):
+                raise EntityExistsError(f"A project named '{name}' already exists.")
+            return resource_sql.get(cur, OWNER, "project", key, None)
+
+        return self.write(write)
+
+    # -- any resource ---------------------------------------------------------------------------
+
+    def get(
+        self,
+        policy: AccessPolicy,
+        kind: str,
+        key: UUID | None,
+        name: str | None,
+        project_id: UUID | None = None,
+    ) -> Any | None:
+        """One readable resource by id, or by name within a project; None if there is none."""
+        return self.read(
+            policy,
+            lambda cur: resource_sql.get(cur, policy, kind, key, name, project_id),
+            "get",
+            kind,
+            key,
+            name,
+            project_id,
+        )
+
+    def list(
+        self,
+        policy: AccessPolicy,
+        kind: str,
+        project_id: UUID | None,
+        limit: int,
+        offset: int,
+        name_contains: str | None = None,
+        pipeline_id: UUID | None = None,
+    ) -> tuple[list[Any], int]:
+        """A page of readable resources, newest first, and how many match."""
+        extra, params = ("", None)
+        if pipeline_id is not None:
+            extra, params = "s.pipeline_id = $pid", {"pid": pipeline_id}
+        return self.read(
+            policy,
+            lambda cur: resource_sql.list_page(
+                cur, policy, kind, project_id, limit, offset, name_contains, extra, params
+            ),
+            "list",
+            kind,
+            project_id,
+            limit,
+            offset,
+            name_contains,
+            pipeline_id,
+        )
+
+    def can_write(self, policy: AccessPolicy, kind: str, key: UUID) -> bool:
+        """Whether the user may change a resource and its tiles."""
+        return self.read(
+            policy,
+            lambda cur: resource_sql.writable(cur, policy, kind, key),
+            "can_write",
+            kind,
+            key,
+        )
+
+    @staticmethod
+    def require_write(cur: Cursor, policy: AccessPolicy, kind: str, key: UUID) -> UUID:
+        """Inside a write: raise not-found unless readable, AccessDeniedError unless writable;
+        returns the resource's project id."""
+        found = resource_sql.require_write(cur, policy, kind, key)
+        if found is None:
+            raise not_found(registry.kind(kind).label, key)
+        name, project_id, project_name, writable = found
+        if not writable:
+            raise policy.write_refused(kind, name, project_name, key)
+        return project_id
+
+    def create_named(
+        self,
+        policy: AccessPolicy,
+        kind: str,
+        project: ProjectResponse,
+        name: str,
+        extra: dict[str, Any],
+    ) -> Any:
+        """Create a model or deployment in a project; raises AccessDeniedError,
+        EntityExistsError, or EntityNotFoundError for a snapshot the user cannot read."""
+        policy.check_create(kind, name, project.name, project.id)
+
+        def write(cur: Cursor) -> Any:
+            snapshot = extra.get("snapshot_id")
+            if (
+                snapshot is not None
+                and resource_sql.get(cur, policy, "pipeline_snapshot", snapshot, None) is None
+            ):
+                raise not_found("snapshot", snapshot)
+            key = new_id()
+            if not resource_sql.insert_named(cur, kind, key, project.id, name, extra, now()):
+                raise EntityExistsError(
+                    f"A {kind} named '{name}' already exists in project '{project.name}'."
+                )
+            return resource_sql.get(cur, OWNER, kind, key, None)
+
+        return self.write(write)
+
+    def delete(self, policy: AccessPolicy, kind: str, key: UUID) -> None:
+        """Delete a resource with everything that goes with it (the registry's cascade) and,
+        after the commit, its artifact folders.
+
+        Raises EntityNotFoundError, or AccessDeniedError when the user may not write it or when
+        the delete would change anything else they may not write.
+        """
+
+        def write(cur: Cursor) -> list[tuple[str, UUID]]:
+            if kind == "artifact_version":
+                found = artifact_sql.get(cur, policy, key)
+                if found is None:
+                    raise not_found("artifact version", key)
+                if found.run_id is not None:
+                    self.require_write(cur, policy, "pipeline_run", found.run_id)
+                else:
+                    policy.check_owner("delete artifacts that no run produced")
+            else:
+                self.require_write(cur, policy, kind, key)
+            doomed = cascade.plan(cur, kind, [key])
+            policy.refuse_beyond(
+                cascade.changes_beyond(cur, policy, doomed), registry.kind(kind).label
+            )
+            return cascade.execute(cur, doomed)
+
+        self.remove_folders(self.write(write))
+
+    def remove_folders(self, folders: list[tuple[str, UUID]]) -> None:
+        """Remove deleted artifact versions' folders, each only if it is that version's own."""
+        for uri, version_id in folders:
+            try:
+                self.artifacts.remove_version_folder(uri, version_id)
+            except Exception as exc:
+                log.warning("zviz: could not remove %s from the artifact store: %s", uri, exc)
+
+    # -- runs and artifacts ---------------------------------------------------------------------
+
+    def run(
+        self, policy: AccessPolicy, key: UUID | None, name: str | None
+    ) -> PipelineRunResponse | None:
+        """A readable run by id or name."""
+        return self.read(policy, lambda cur: run_sql.get(cur, policy, key, name), "run", key, name)
+
+    def runs(self, policy: AccessPolicy, **filters: Any) -> tuple[list[PipelineRunResponse], int]:
+        """A page of readable runs, newest first (see runs.list_page for the filters)."""
+        return self.read(
+            policy,
+            lambda cur: run_sql.list_page(cur, policy, **filters),
+            "runs",
+            *sorted(filters.items()),
+        )
+
+    def steps(self, policy: AccessPolicy, run_id: UUID) -> dict[str, StepRunResponse]:
+        """The steps of a readable run; raises EntityNotFoundError otherwise."""
+
+        def read(cur: Cursor) -> dict[str, StepRunResponse]:
+            if run_sql.get(cur, policy, run_id, None) is None:
+                raise not_found("pipeline run", run_id)
+            return run_sql.steps(cur, run_id)
+
+        return self.read(policy, read, "steps", run_id)
+
+    def version(self, policy: AccessPolicy, key: UUID) -> ArtifactVersionResponse | None:
+        """A readable artifact version with its visualizations."""
+        return self.read(policy, lambda cur: artifact_sql.get(cur, policy, key), "av", key)
+
+    def versions(
+        self, policy: AccessPolicy, **filters: Any
+    ) -> tuple[list[ArtifactVersionResponse], int]:
+        """A page of readable artifact versions, newest first."""
+        return self.read(
+            policy,
+            lambda cur: artifact_sql.list_page(cur, policy, **filters),
+            "avs",
+            *sorted(filters.items()),
+        )
+
+    def visualization(
+        self, policy: AccessPolicy, key: UUID
+    ) -> tuple[ArtifactVisualizationResponse, UUID] | None:
+        """A readable visualization and its project id."""
+        return self.read(
+            policy, lambda cur: artifact_sql.get_visualization(cur, policy, key), "viz", key
+        )
+
+    # -- tiles ----------------------------------------------------------------------------------
+
+    def create_tile(
+        self,
+        policy: AccessPolicy,
+        viz_id: UUID,
+        resource_type: str,
+        resource_id: UUID,
+        project_id: UUID | None,
+        fields: dict[str, Any],
+    ) -> CuratedVisualizationResponse:
+        """Pin a visualization on a resource (see Client.create_curated_visualization)."""
+        label = registry.kind(resource_type).label
+
+        def write(cur: Cursor) -> CuratedVisualizationResponse:
+            found = artifact_sql.get_visualization(cur, policy, viz_id)
+            if found is None:
+                raise not_found("artifact visualization", viz_id)
+            viz, viz_project = found
+            target_project = self.require_write(cur, policy, resource_type, resource_id)
+            if project_id is not None and project_id != viz_project:
+                raise InvalidInputError(
+                    f"The visualization belongs to project {viz_project}, not to project "
+                    f"{project_id}."
+                )
+            if target_project != viz_project:
+                raise InvalidInputError(
+                    f"The visualization and the {label} are in different projects; a tile can "
+                    "only show a visualization of its resource's project."
+                )
+            cur.serialize(f"tiles:{resource_id}")
+            if tile_sql.pair_taken(cur, viz.id, resource_type, resource_id):
+                raise EntityExistsError(f"This visualization is already a tile on that {label}.")
+            order = fields.get("display_order")
+            if order is not None and tile_sql.order_taken(cur, resource_type, resource_id, order):
+                raise EntityExistsError(
+                    f"display_order {order} is already used by another tile on that {label}; "
+                    "pick a free number (gaps of 10 leave room)."
+                )
+            key = new_id()
+            tile_sql.insert(
+                cur,
+                {
+                    "id": key,
+                    "p": viz_project,
+                    "v": viz.id,
+                    "av": viz.artifact_version_id,
+                    "rt": resource_type,
+                    "rid": resource_id,
+                    "n": fields.get("display_name"),
+                    "o": order,
+                    "s": fields["layout_size"],
+                    "t": now(),
+                    "vtype": viz.type.value,
+                    "vuri": viz.uri,
+                    "vpos": viz.position,
+                },
+            )
+            return tile_sql.get(cur, policy, key)
+
+        return self._remembered(policy, self.write(write))
+
+    def _remembered(
+        self, policy: AccessPolicy, tile: CuratedVisualizationResponse
+    ) -> CuratedVisualizationResponse:
+        self.remember(policy, tile, "tile", tile.id, True)
+        return tile
+
+    def tile(
+        self, policy: AccessPolicy, key: UUID, hydrate: bool = True
+    ) -> CuratedVisualizationResponse | None:
+        """A tile whose resource the user may read."""
+        return self.read(
+            policy, lambda cur: tile_sql.get(cur, policy, key, hydrate), "tile", key, hydrate
+        )
+
+    def tiles(
+        self, policy: AccessPolicy, resource_type: str, resource_id: UUID
+    ) -> list[CuratedVisualizationResponse]:
+        """A readable resource's tiles in display order."""
+        return self.read(
+            policy,
+            lambda cur: tile_sql.list_for(cur, policy, resource_type, resource_id),
+            "tiles",
+            resource_type,
+            resource_id,
+        )
+
+    def _writable_tile(self, cur: Cursor, policy: AccessPolicy, key: UUID) -> Any:
+        tile = tile_sql.get(cur, policy, key, hydrate=False)
+        if tile is None:
+            raise not_found("curated visualization", key)
+        rtype = tile.resource_type.value
+        self.require_write(cur, policy, rtype, tile.resource_id)
+        cur.serialize(f"tiles:{tile.resource_id}")
+        return tile
+
+    def update_tile(
+        self, policy: AccessPolicy, key: UUID, changes: dict[str, Any]
+    ) -> CuratedVisualizationResponse:
+        """Change only the given fields of a tile."""
+
+        def write(cur: Cursor) -> CuratedVisualizationResponse:
+            tile = self._writable_tile(cur, policy, key)
+            rtype = tile.resource_type.value
+            order = changes.get("display_order")
+            if order is not None and tile_sql.order_taken(
+                cur, rtype, tile.resource_id, order, except_id=key
+            ):
+                raise EntityExistsError(
+                    f"display_order {order} is already used by another tile on that "
+                    f"{registry.kind(rtype).label}."
+                )
+            tile_sql.update(cur, key, changes, now())
+            return tile_sql.get(cur, policy, key)
+
+        return self._remembered(policy, self.write(write))
+
+    def delete_tile(self, policy: AccessPolicy, key: UUID) -> None:
+        """Delete a tile; raises EntityNotFoundError or AccessDeniedError."""
+
+        def write(cur: Cursor) -> None:
+            self._writable_tile(cur, policy, key)
+            tile_sql.delete(cur, key)
+
+        self.write(write)
+
+    def reorder_tiles(
+        self, policy: AccessPolicy, resource_type: str, resource_id: UUID, wanted: list[UUID]
+    ) -> list[CuratedVisualizationResponse]:
+        """Renumber a resource's tiles 10, 20, 30... in the given order, in one transaction."""
+
+        def write(cur: Cursor) -> list[CuratedVisualizationResponse]:
+            self.require_write(cur, policy, resource_type, resource_id)
+            cur.serialize(f"tiles:{resource_id}")
+            current = [t.id for t in tile_sql.list_for(cur, OWNER, resource_type, resource_id)]
+            unknown = [t for t in wanted if t not in current]
+            if unknown:
+                raise not_found("curated visualization on that resource", unknown[0])
+            tile_sql.renumber(cur, list(dict.fromkeys([*wanted, *current])), now())
+            return tile_sql.list_for(cur, policy, resource_type, resource_id)
+
+        return self.write(write)
+
+    # -- pipelines ------------------------------------------------------------------------------
+
+    def start_run(
+        self,
+        policy: AccessPolicy,
+        *,
+        run_id: UUID,
+        project_id: UUID,
+        pipeline_name: str,
+        run_name: str,
+        config_json: str,
+        config_hash: str,
+        started: datetime,
+    ) -> None:
+        """Record a new run (and its pipeline and snapshot on first use); raises
+        EntityExistsError when the run name is taken, AccessDeniedError unless the user may
+        write that pipeline."""
+        if not policy.write_grants.everything:
+            project = self.engine.read(
+                lambda cur: resource_sql.get(cur, OWNER, "project", project_id, None)
+            )
+            name = project.name if project else str(project_id)
+            policy.check_create("pipeline", pipeline_name, name, project_id)
+
+        def write(cur: Cursor) -> None:
+            if run_sql.name_taken(cur, run_name):
+                raise EntityExistsError(
+                    f"A run named '{run_name}' already exists; choose another run_name "
+                    "(templates may use {date} and {time})."
+                )
+            pipeline_id = run_sql.ensure_pipeline(cur, project_id, pipeline_name, started)
+            snapshot_id = run_sql.ensure_snapshot(
+                cur, project_id, pipeline_id, config_json, config_hash, started
+            )
+            run_sql.insert_run(
+                cur,
+                run_id=run_id,
+                project_id=project_id,
+                pipeline_id=pipeline_id,
+                snapshot_id=snapshot_id,
+                name=run_name,
+                now=started,
+            )
+
+        self.write(write, checkpoint=False)
+
+    def record_step(
+        self, record: Callable[[Cursor], None], background: bool, on_error: Callable[[], None]
+    ) -> None:
+        """Commit a step's record (built by run_sql.step_record); in the background, while the
+        next step computes, when `background`."""
+        if background:
+            self.engine.write_in_background(record, on_error=on_error)
+        else:
+            self.write(record)
+
+    def finish_run(
+        self, run_id: UUID, status: ExecutionStatus, error: str | None
+    ) -> PipelineRunResponse:
+        """Mark a run finished; returns it."""
+
+        def write(cur: Cursor) -> PipelineRunResponse:
+            run_sql.finish_run(cur, run_id, status, error, now())
+            return run_sql.get(cur, OWNER, run_id, None)
+
+        return self.write(write)
