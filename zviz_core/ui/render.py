@@ -352,18 +352,6 @@ def _csv_whole(text: str) -> Any:
     return _unnamed_index(frame)
 
 
-def _duckdb_preview(con: Any, uri: str, rows: int, encoding: str) -> tuple[Any, Any]:
-    # Ragged rows are padded or skipped rather than failing the whole preview.
-    source = (
-        "read_csv($path, encoding = $enc, null_padding = true, ignore_errors = true, "
-        "strict_mode = false)"
-    )
-    params = {"path": uri, "enc": encoding}
-    frame = con.execute(f"SELECT * FROM {source} LIMIT {int(rows)}", params).df()
-    total = con.execute(f"SELECT count(*) FROM {source}", params).fetchone()
-    return frame, total
-
-
 def _large_csv(uri: str, head: bytes, rows: int) -> CsvPreview:
     """The first `rows` rows of a CSV too large to read whole, with its row count when known."""
     if is_remote(uri):
@@ -375,26 +363,10 @@ def _large_csv(uri: str, head: bytes, rows: int) -> CsvPreview:
         except (pd.errors.ParserError, ValueError) as exc:
             raise ArtifactLoadError(f"This CSV file could not be read as a table: {exc}") from exc
         return CsvPreview(frame)
-    import duckdb
+    from zviz_core.store.csvfile import head_and_count
 
-    # A private in-memory database: the CSV never touches the store's connection.
-    config = {"threads": "2", "memory_limit": "256MB", "preserve_insertion_order": "false"}
-    try:
-        with duckdb.connect(":memory:", config=config) as con:
-            try:
-                frame, total = _duckdb_preview(con, uri, rows, "utf-8")
-            except duckdb.InvalidInputException:
-                # Not UTF-8: latin-1 maps every byte, so the preview still shows.
-                frame, total = _duckdb_preview(con, uri, rows, "latin-1")
-    except duckdb.IOException as exc:
-        raise ArtifactStoreUnreachableError(
-            f"The app cannot read {uri} ({str(exc).splitlines()[0]})."
-        ) from exc
-    except duckdb.Error as exc:
-        raise ArtifactLoadError(
-            f"This CSV file could not be read as a table: {str(exc).splitlines()[0]}"
-        ) from exc
-    return CsvPreview(frame, None if total is None else int(total[0]))
+    frame, total = head_and_count(uri, rows)
+    return CsvPreview(frame, total)
 
 
 @st.cache_data(show_spinner=False, max_entries=64, ttl=3600)
