@@ -85,6 +85,18 @@ def test_an_unusable_store_is_one_readable_error(open_page, zviz_home, monkeypat
     assert any("ZVIZ_HOME" in plain(e) for e in texts(at, "error"))
 
 
+def test_a_team_store_without_logins_refuses_to_start(open_page, monkeypatch) -> None:
+    # Neither the demo's public passwords nor the no-login owner may open a shared store; the
+    # gate refuses before anything connects (this URL reaches no server).
+    monkeypatch.setenv("ZVIZ_STORE_URL", "postgresql://nobody@127.0.0.1:9/none")
+    monkeypatch.delenv("ZVIZ_DEMO", raising=False)
+    at = open_page("runs")
+    no_exception(at)
+    errors = [plain(e) for e in texts(at, "error")]
+    assert any("team store" in e and "no login config" in e for e in errors), errors
+    assert not at.text_input  # no login form: the demo's logins do not apply
+
+
 def test_no_pages_folder_beside_the_entrypoint() -> None:
     # A pages/ folder switches Streamlit to its old multipage mode, in which a deep link runs
     # the page file without this entrypoint (and without any login gate in it).

@@ -89,8 +89,18 @@ def _secrets() -> dict[str, Any]:
         raise ConfigError(f"Streamlit secrets cannot be read: {exc}") from exc
 
 
+def _team_store() -> bool:
+    from zviz_core.store import store_url
+
+    return store_url() is not None
+
+
 def _demo_enabled() -> bool:
-    return os.environ.get("ZVIZ_DEMO", "1").strip().lower() not in {"0", "false", "no", "off"}
+    """The demo's public logins apply as ZVIZ_DEMO says; unset, only on the embedded store."""
+    raw = os.environ.get("ZVIZ_DEMO", "").strip().lower()
+    if not raw:
+        return not _team_store()
+    return raw not in {"0", "false", "no", "off"}
 
 
 def _find_config() -> tuple[str, str | dict[str, Any], dict[str, Any]] | None:
@@ -119,6 +129,13 @@ def _find_config() -> tuple[str, str | dict[str, Any], dict[str, Any]] | None:
                 f"login config ({ENV_CONFIG} or {LOCAL_CONFIG})."
             ) from exc
         return "demo", demo_auth_config(), secret_values
+    if _team_store():
+        # A team store is shared: neither the demo's public passwords nor the no-login owner.
+        raise ConfigError(
+            "This app reads a team store (ZVIZ_STORE_URL) but has no login config. Give it "
+            f"users and access rules ({ENV_CONFIG}, {LOCAL_CONFIG} or Streamlit secrets with a "
+            "[credentials] table); `python -m zviz_core.ui.auth add-user` makes one."
+        )
     return None
 
 
