@@ -22,12 +22,14 @@ class FailureRow:
 
 
 def failures(cur: Cursor, scope: str, key_hash: str) -> FailureRow | None:
-    row = cur.row(
+    row = cur.dict_row(
         "SELECT failures, last_failure, locked_until FROM login_failures "
         "WHERE scope = ? AND key_hash = ?",
         [scope, key_hash],
     )
-    return None if row is None else FailureRow(int(row[0]), row[1], row[2])
+    if row is None:
+        return None
+    return FailureRow(int(row["failures"]), row["last_failure"], row["locked_until"])
 
 
 def save_failures(
