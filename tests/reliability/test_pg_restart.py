@@ -35,15 +35,34 @@ APP_LOCK_TIMEOUT_S = "2"  # short, so the app's notice shows within the outage
 STORE_ERRORS = {"StoreError", "StoreUnavailableError", "StoreBusyError"}
 
 
+class DurableServer(pg.PgServer):
+    """tests/pg.py's server with synchronous commits: an immediate stop (a crash, to the
+    server) then keeps every commit it acknowledged, as a real server does. (The session's
+    server acknowledges before writing its log, which a crash may lose, and fsync stays off:
+    the machine itself does not crash here.)"""
+
+    def start(self) -> None:
+        options = (
+            f"-p {self.port} -k {self.datadir} -c listen_addresses=127.0.0.1 "
+            "-c fsync=off -c full_page_writes=off -c max_connections=300"
+        )
+        log = str(self.datadir / "server.log")
+        command = ["pg_ctl", "-D", str(self.datadir), "-l", log, "-w", "-t", "60"]
+        subprocess.run(self._cmd(*command, "-o", options, "start"), check=True, capture_output=True)
+
+
 @pytest.fixture(scope="module")
 def own_server() -> Iterator[pg.PgServer]:
-    """A server of this test's own, so stopping it disturbs no other test."""
+    """A server of this module's own, so stopping it disturbs no other test."""
     try:
-        server = pg.start_server()
+        started = pg.start_server()
     except (RuntimeError, OSError) as exc:
         if os.environ.get(pg.REQUIRE_ENV) == "1":
             pytest.fail(f"PostgreSQL is required here ({pg.REQUIRE_ENV}=1): {exc}")
         pytest.skip(f"no PostgreSQL server for this test: {exc}")
+    started.stop("fast")
+    server = DurableServer(started.bindir, started.datadir, started.port, started.run_as)
+    server.start()
     yield server
     forget_engines(close=True)
     server.stop("immediate")
@@ -115,8 +134,9 @@ def _errors(at: AppTest) -> list[str]:
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("stop_mode", ["fast", "immediate"])
 def test_a_restart_mid_load_loses_nothing_and_the_app_recovers(
-    restart_store: str, own_server: pg.PgServer, tmp_path: Path
+    restart_store: str, own_server: pg.PgServer, tmp_path: Path, stop_mode: str
 ) -> None:
     owner = Client()
     seed = run_everything()
@@ -133,7 +153,7 @@ def test_a_restart_mid_load_loses_nothing_and_the_app_recovers(
     ]
     try:
         runs_before = _wait_for_runs(owner, at_least=4)
-        own_server.stop("fast")
+        own_server.stop(stop_mode)  # immediate: the server dies mid-transaction
         # During the outage the app shows a notice where the page would be, not a traceback.
         st.cache_data.clear()
         at = AppTest.from_file(str(APP), default_timeout=60)
@@ -160,7 +180,7 @@ def test_a_restart_mid_load_loses_nothing_and_the_app_recovers(
     failures = [f for r in written + pinned for f in r["failed"]]
     retries = sum(r["retries"] for r in written + pinned)
     print(
-        f"\nrestart: {runs_before} runs before the stop, {len(completed)} completed by "
+        f"\nrestart ({stop_mode}): {runs_before} runs before the stop, {len(completed)} completed by "
         f"{WRITERS} writers, {sum(len(r['created']) for r in pinned)} pins; {retries} "
         f"retries; failures: {[(f['type'], f['message']) for f in failures]}"
     )

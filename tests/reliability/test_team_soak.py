@@ -22,6 +22,7 @@ from tests.reliability.team_worker import MACHINES, pipeline_name
 from zviz_core import Client
 from zviz_core.enums import ExecutionStatus
 from zviz_core.store import forget_engines
+from zviz_core.ui.lists import PAGE_SIZE
 
 WRITERS, RUNS_EACH, READERS, EDITORS, EDITS_EACH = 4, 25, 5, 2, 8
 ROOT = Path(__file__).resolve().parents[2]
@@ -142,4 +143,4 @@ def test_two_machines_share_one_postgres_store(team_store: str, tmp_path: Path) 
         assert any(f"of {WRITERS // 2 * RUNS_EACH}," in str(c.value) for c in at.caption)
         labels = [str(link.label).replace("\\", "") for link in at.get("page_link")]
         runs_shown = [label for label in labels if label.startswith(f"team_{machine}_")]
-        assert len(runs_shown) == 20, labels
+        assert len(runs_shown) == PAGE_SIZE, labels

@@ -206,8 +206,10 @@ class PostgresDatabase(Engine):
             self._local.cursor, self._local.writing = cur, write
             token = uuid.uuid4().hex if write else None
             try:
-                cur.execute("BEGIN" if write else "BEGIN READ ONLY")
                 try:
+                    # Inside the translation: the server may die between the connection's
+                    # check and this first statement.
+                    cur.execute("BEGIN" if write else "BEGIN READ ONLY")
                     yield cur
                     if write:
                         cur.execute(
