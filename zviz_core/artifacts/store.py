@@ -34,6 +34,21 @@ def _fsspec() -> Any:
     return fsspec
 
 
+# The zviz extra that installs fsspec's implementation of a scheme (s3fs is not in the core).
+_EXTRA_FOR_SCHEME = {"s3": "s3", "s3a": "s3"}
+
+
+def _missing_package(uri: str, exc: ImportError) -> str:
+    """What to install when fsspec lacks the package for `uri`'s scheme, as a sentence."""
+    scheme = _protocol(uri)
+    extra = _EXTRA_FOR_SCHEME.get(scheme)
+    fix = f'pip install "zviz[{extra}]"' if extra else f"install fsspec's package for {scheme}://"
+    return (
+        f"The artifact store at {uri} needs a package that is not installed "
+        f"({exc.name or exc}): {fix}."
+    )
+
+
 def is_remote(uri: str) -> bool:
     return "://" in uri and not uri.startswith("file://")
 
@@ -150,7 +165,10 @@ class ArtifactStore:
     @property
     def fs(self) -> Any:
         if self._fs is None:
-            fs, _ = _fsspec().core.url_to_fs(self.root, **self.storage_options)
+            try:
+                fs, _ = _fsspec().core.url_to_fs(self.root, **self.storage_options)
+            except ImportError as exc:
+                raise ConfigError(_missing_package(self.root, exc)) from exc
             self._fs = fs
         return self._fs
 
@@ -257,10 +275,7 @@ def translated_errors(uri: str) -> Iterator[None]:
     except PermissionError as exc:
         raise _unreachable(uri, "access was denied") from exc
     except ImportError as exc:
-        raise ArtifactStoreUnreachableError(
-            f"Reading {uri} needs a filesystem package that is not installed "
-            f"({exc.name or exc}); install it, for example `pip install s3fs` for s3:// stores."
-        ) from exc
+        raise ArtifactStoreUnreachableError(_missing_package(uri, exc)) from exc
     except ArtifactLoadError:
         raise
     except Exception as exc:
