@@ -1,8 +1,9 @@
 """One entry point for working on zviz: `python dev.py app` runs the app, `python dev.py test` the tests.
 
 It needs only Python >= 3.11. On first use it makes a virtual environment in `.venv`, installs the
-pinned runtime (`requirements.txt`) and the package with its test extra, and reinstalls whenever
-those files change. Extra arguments go to streamlit or pytest.
+pinned runtime (`requirements.txt`: the core and its app, s3 and postgres extras) and the package
+with its test extra (which pulls in every other extra), and reinstalls whenever those files
+change. Extra arguments go to streamlit or pytest.
 """
 
 from __future__ import annotations
@@ -42,8 +43,10 @@ def ensure_env() -> Path:
     if not STAMP.exists() or STAMP.read_text() != wanted:
         print("dev.py: installing dependencies (first run takes a minute) ...", flush=True)
         pip = [str(_python()), "-m", "pip", "install", "--disable-pip-version-check", "-q"]
-        subprocess.run([*pip, "-r", str(ROOT / "requirements.txt")], check=True)
-        subprocess.run([*pip, "-e", f"{ROOT}[test]"], check=True)
+        # One resolve for both, so the test tools can never move a pinned version.
+        subprocess.run(
+            [*pip, "-r", str(ROOT / "requirements.txt"), "-e", f"{ROOT}[test]"], check=True
+        )
         STAMP.write_text(wanted)
     return _python()
 

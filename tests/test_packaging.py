@@ -1,4 +1,5 @@
-"""requirements.txt (what Community Cloud installs) agrees with pyproject.toml, and Cloud reads it."""
+"""Packaging: `pip install zviz` is the core, extras add the rest, and requirements.txt (what
+Community Cloud installs) pins exactly the core and the extras a Cloud app needs."""
 
 from __future__ import annotations
 
@@ -21,21 +22,64 @@ ROOT = Path(__file__).resolve().parents[1]
 SHADOWING_FILES = ("uv.lock", "Pipfile", "Pipfile.lock", "environment.yml", "environment.yaml")
 ENTRYPOINT_DIRS = (ROOT,)
 BCRYPT = re.compile(r"^\$2[aby]\$\d+\$.{53}$")  # streamlit-authenticator's Hasher.is_hash
+# The extras a Cloud app installs beside the core: the app itself, and a team store's S3
+# artifacts and PostgreSQL metadata. requirements.txt pins these, and nothing else.
+CLOUD_EXTRAS = ("app", "s3", "postgres")
+# Never in the core: a pipeline's machine does not need them (tests/test_core_only.py proves it).
+NOT_CORE = (
+    "streamlit",
+    "streamlit-authenticator",
+    "scikit-learn",
+    "s3fs",
+    "psycopg",
+    "psycopg-pool",
+)
 
 
-def _pyproject() -> dict[str, Requirement]:
-    data = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
-    reqs = [Requirement(line) for line in data["project"]["dependencies"]]
-    return {canonicalize_name(r.name): r for r in reqs}
+def _project() -> dict:
+    return tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
 
 
-def _declared() -> dict[str, Requirement]:
-    """Every dependency pyproject.toml declares: runtime ones, then those of its extras."""
-    data = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
-    found = dict(_pyproject())
-    for lines in data["project"].get("optional-dependencies", {}).values():
-        for req in map(Requirement, lines):
-            found.setdefault(canonicalize_name(req.name), req)
+def _by_name(reqs: list[Requirement]) -> dict[str, Requirement]:
+    found: dict[str, Requirement] = {}
+    for req in reqs:
+        name = canonicalize_name(req.name)
+        assert name not in found, f"pyproject.toml lists {req.name} twice in one place."
+        found[name] = req
+    return found
+
+
+def _core() -> dict[str, Requirement]:
+    return _by_name([Requirement(line) for line in _project()["project"]["dependencies"]])
+
+
+def _extra(name: str, seen: tuple[str, ...] = ()) -> dict[str, Requirement]:
+    """An extra's requirements, with `zviz[...]` references to other extras expanded."""
+    extras = _project()["project"]["optional-dependencies"]
+    assert name in extras, f"pyproject.toml has no extra named {name!r}."
+    assert name not in seen, f"extras refer to each other in a loop: {' -> '.join(seen)}."
+    found: dict[str, Requirement] = {}
+    for req in map(Requirement, extras[name]):
+        if canonicalize_name(req.name) == "zviz":
+            for other in sorted(req.extras):
+                for key, value in _extra(other, (*seen, name)).items():
+                    found.setdefault(key, value)
+        else:
+            key = canonicalize_name(req.name)
+            assert key not in found, f"pyproject.toml lists {req.name} twice in extra {name!r}."
+            found[key] = req
+    return found
+
+
+def _cloud() -> dict[str, Requirement]:
+    """What Community Cloud must install: the core and the Cloud extras."""
+    found = dict(_core())
+    for extra in CLOUD_EXTRAS:
+        for name, req in _extra(extra).items():
+            assert name not in found or found[name] == req, (
+                f"{req.name} is declared twice with different ranges ({found[name]}, {req})."
+            )
+            found[name] = req
     return found
 
 
@@ -71,13 +115,14 @@ def _pin(req: Requirement) -> str:
     return specs[0].version
 
 
-def test_every_runtime_dependency_is_pinned_within_its_pyproject_range() -> None:
-    wanted, pinned = _pyproject(), _requirements()
+def test_every_cloud_dependency_is_pinned_within_its_pyproject_range() -> None:
+    wanted, pinned = _cloud(), _requirements()
 
     missing = sorted(set(wanted) - set(pinned))
     assert not missing, (
-        f"pyproject.toml depends on {', '.join(missing)} but requirements.txt (what Community "
-        "Cloud installs) does not pin them: add name==version lines."
+        f"pyproject.toml's core or {'/'.join(CLOUD_EXTRAS)} extras depend on "
+        f"{', '.join(missing)}, but requirements.txt (what Community Cloud installs) does not "
+        "pin them: add name==version lines."
     )
     for name, want in wanted.items():
         have = pinned[name]
@@ -90,23 +135,51 @@ def test_every_runtime_dependency_is_pinned_within_its_pyproject_range() -> None
         assert str(have.marker or "") == str(want.marker or ""), f"{have.name}: markers differ."
 
 
-def test_requirements_has_nothing_that_pyproject_lacks() -> None:
-    # A pin may also come from an extra (psycopg: Cloud apps on a PostgreSQL team store need it,
-    # `pip install zviz` does not); it must then lie within that extra's range.
-    declared, pinned = _declared(), _requirements()
-    extra = sorted(set(pinned) - set(declared))
+def test_requirements_has_nothing_that_the_cloud_install_lacks() -> None:
+    # Test tools stay out: Cloud installs what the app runs on, and only that.
+    extra = sorted(set(_requirements()) - set(_cloud()))
     assert not extra, (
-        f"requirements.txt pins {', '.join(extra)}, which pyproject.toml does not depend on: "
-        "add it to [project.dependencies] (so pip installs of zviz get it too) or remove it."
+        f"requirements.txt pins {', '.join(extra)}, which neither the core nor the "
+        f"{'/'.join(CLOUD_EXTRAS)} extras of pyproject.toml declare: declare it there (so pip "
+        "installs of zviz get it too) or remove it."
     )
-    for name in set(pinned) - set(_pyproject()):
-        have, want = pinned[name], declared[name]
-        version = _pin(have)
-        assert want.specifier.contains(version, prereleases=True), (
-            f"requirements.txt pins {have.name}=={version}, outside pyproject.toml's "
-            f"'{want.specifier}': change one of them."
-        )
-        assert have.extras == want.extras, f"{have.name}: extras differ ({have.extras})."
+
+
+def test_core_leaves_the_app_s3_and_postgres_to_their_extras() -> None:
+    core = _core()
+    in_core = [name for name in NOT_CORE if name in core]
+    assert not in_core, f"{in_core} must come with an extra, not with `pip install zviz`."
+    for extra in CLOUD_EXTRAS:
+        both = sorted(set(core) & set(_extra(extra)))
+        assert not both, f"{both} are in the core and in extra {extra!r}: keep one place."
+    assert set(_extra("app")) >= {"streamlit", "streamlit-authenticator", "markdown-it-py"}
+    assert set(_extra("s3")) == {"s3fs"}
+    assert set(_extra("postgres")) == {"psycopg", "psycopg-pool"}
+    assert _extra("postgres")["psycopg"].extras == {"binary"}
+
+
+def test_the_test_extra_installs_every_other_extra() -> None:
+    # dev.py installs `-e .[test]`: the suite covers the app, S3 and PostgreSQL only if the test
+    # extra pulls in every other extra (pip resolves `zviz[...]` references to this project).
+    extras = _project()["project"]["optional-dependencies"]
+    test = _extra("test")
+    for name in set(extras) - {"test"}:
+        missing = sorted(set(_extra(name)) - set(test))
+        assert not missing, f"the test extra lacks {missing} from extra {name!r}."
+    assert "[test]" in (ROOT / "dev.py").read_text()
+
+
+def test_license_is_an_spdx_expression_that_the_build_backend_accepts() -> None:
+    # A TOML table (`{text = ...}`) makes setuptools print deprecation warnings on every build;
+    # the string form (PEP 639) needs setuptools >= 77 in the build environment.
+    data = _project()
+    assert data["project"]["license"] == "Apache-2.0"
+    (setuptools,) = [
+        Requirement(r)
+        for r in data["build-system"]["requires"]
+        if canonicalize_name(Requirement(r).name) == "setuptools"
+    ]
+    assert not setuptools.specifier.contains("76.9.9") and setuptools.specifier.contains("77.0.0")
 
 
 @pytest.mark.parametrize("folder", ENTRYPOINT_DIRS, ids=lambda p: p.name or "root")
