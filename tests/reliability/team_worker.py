@@ -16,6 +16,58 @@ from typing import Any
 
 APP = Path(__file__).resolve().parents[2] / "streamlit_app.py"
 MACHINES = ("machine-a", "machine-b")
+# A team store's app requires logins: one lead who may read and write everything.
+USER, PASSWORD = "lead", "lead-pass-123"
+COOKIE_KEY = "team-tests-cookie-key-5d1e9a7c3b"
+
+
+def write_auth_config(path: Path) -> Path:
+    """The login config of the lead (bcrypt at 4 rounds: real, and fast enough for tests)."""
+    import bcrypt
+    import yaml
+
+    hashed = bcrypt.hashpw(PASSWORD.encode(), bcrypt.gensalt(rounds=4)).decode()
+    config = {
+        "credentials": {
+            "usernames": {
+                USER: {
+                    "name": "Team Lead",
+                    "email": "lead@example.com",
+                    "password": hashed,
+                    "roles": ["lead"],
+                }
+            }
+        },
+        "cookie": {"name": "zviz_team_tests", "expiry_days": 1},
+        "access": {"roles": {"lead": {"read": ["*"], "write": ["*"]}}},
+    }
+    path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def logged_in_app() -> Any:
+    """An app session (AppTest through the entrypoint) logged in as the lead through the form."""
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(APP), default_timeout=60).run()
+    fields = {t.label: t for t in at.text_input}
+    if not {"Username", "Password"} <= set(fields):
+        raise RuntimeError(f"no login form: {[str(e.value) for e in at.error]}")
+    fields["Username"].input(USER)
+    fields["Password"].input(PASSWORD)
+    next(b for b in at.button if b.label == "Log in").click()
+    at.run()
+    if at.session_state["authentication_status"] is not True:
+        raise RuntimeError(f"login failed: {[str(e.value) for e in at.error]}")
+    return at.run()
+
+
+def open_page(at: Any, page: str, **params: str) -> Any:
+    """Run the session's app on `page` with exactly these query parameters."""
+    at.query_params.clear()
+    at.query_params.update(params)
+    at.switch_page(f"app_pages/{page}.py")
+    return at.run()
 
 
 def pipeline_name(machine: str, index: int) -> str:
@@ -65,20 +117,16 @@ def writer(machine: str, index: int, runs: int, stop: Path) -> dict[str, Any]:
 
 
 def reader(machine: str, index: int, stop: Path) -> dict[str, Any]:
-    """Re-render pages until told to stop; the runs page is searched for the other machine's
-    runs, so a reader shows whether one machine sees what another wrote."""
-    from streamlit.testing.v1 import AppTest
-
+    """Re-render pages in one logged-in session until told to stop; the runs page is searched
+    for the other machine's runs, so a reader shows whether one machine sees what another
+    wrote."""
     other = next(m for m in MACHINES if m != machine)
     renders, problems, seen = 0, [], set()
     pages = ["overview", "runs", "models", "pipelines"]
+    at = logged_in_app()
     while not stop.exists():
         page = pages[(index + renders) % len(pages)]
-        at = AppTest.from_file(str(APP), default_timeout=60)
-        if page == "runs":
-            at.query_params["q"] = other
-        at.switch_page(f"app_pages/{page}.py")
-        at.run()
+        open_page(at, page, **({"q": other} if page == "runs" else {}))
         problems += _problems(at)
         if page == "runs":
             labels = [str(link.label).replace("\\", "") for link in at.get("page_link")]
@@ -89,8 +137,6 @@ def reader(machine: str, index: int, stop: Path) -> dict[str, Any]:
 
 def editor(machine: str, index: int, edits: int) -> dict[str, Any]:
     """Rename the tiles of model `team-model-INDEX` through the app's edit form."""
-    from streamlit.testing.v1 import AppTest
-
     from zviz_core import Client
     from zviz_core.ui.tiles import FORM
 
@@ -98,13 +144,11 @@ def editor(machine: str, index: int, edits: int) -> dict[str, Any]:
     model = client.get_model(f"team-model-{index}")
     tiles = client.list_curated_visualizations("model", model.id)
     problems, expected = [], {}
+    at = logged_in_app()
     for i in range(edits):
         tile = tiles[i % len(tiles)]
         name = f"{machine} editor {index} edit {i}"
-        at = AppTest.from_file(str(APP), default_timeout=60)
-        at.query_params["id"] = str(model.id)
-        at.switch_page("app_pages/models.py")
-        at.run()
+        open_page(at, "models", id=str(model.id))
         at.menu_button(key=f"tile-menu-{tile.id}").click("Edit").run()
         at.text_input(key=FORM + "name").input(name).run()
         at.button(key=FORM + "submit").click().run()

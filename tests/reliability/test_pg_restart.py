@@ -21,14 +21,19 @@ from streamlit.testing.v1 import AppTest
 
 from tests import pg
 from tests.factories import run_everything
-from tests.reliability.team_worker import MACHINES
+from tests.reliability.team_worker import (
+    COOKIE_KEY,
+    MACHINES,
+    logged_in_app,
+    open_page,
+    write_auth_config,
+)
 from zviz_core import Client
 from zviz_core.enums import ExecutionStatus
 from zviz_core.errors import StoreUnavailableError
 from zviz_core.store import forget_engines, open_engine
 
 ROOT = Path(__file__).resolve().parents[2]
-APP = ROOT / "streamlit_app.py"
 WRITERS, RUNS_EACH, PINNERS, PINS_EACH = 2, 12, 2, 40
 WORKER_LOCK_TIMEOUT_S = "10"  # reconnects are retried for this long, then fail readably
 APP_LOCK_TIMEOUT_S = "2"  # short, so the app's notice shows within the outage
@@ -86,12 +91,15 @@ def pg_only_store(
 
 @pytest.fixture
 def restart_store(
-    own_server: pg.PgServer, s3_store: str, monkeypatch: pytest.MonkeyPatch
+    own_server: pg.PgServer, s3_store: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> Iterator[str]:
-    """A fresh database on the test's own server, the artifacts in a fresh bucket."""
+    """A fresh database on the test's own server, the artifacts in a fresh bucket, and the
+    lead's login config (a team store's app requires logins)."""
     url = own_server.create_database()
     forget_engines(close=True)
     monkeypatch.setenv("ZVIZ_STORE_URL", url)
+    monkeypatch.setenv("ZVIZ_AUTH_CONFIG", str(write_auth_config(tmp_path / "auth.yaml")))
+    monkeypatch.setenv("ZVIZ_COOKIE_KEY", COOKIE_KEY)
     monkeypatch.setenv("ZVIZ_LOCK_TIMEOUT", APP_LOCK_TIMEOUT_S)
     yield url
     forget_engines(close=True)
@@ -152,13 +160,12 @@ def test_a_restart_mid_load_loses_nothing_and_the_app_recovers(
         _spawn(tmp_path, "pinner", MACHINES[i % 2], i, stop, PINS_EACH) for i in range(PINNERS)
     ]
     try:
+        st.cache_data.clear()
+        at = logged_in_app()
         runs_before = _wait_for_runs(owner, at_least=4)
         own_server.stop(stop_mode)  # immediate: the server dies mid-transaction
         # During the outage the app shows a notice where the page would be, not a traceback.
-        st.cache_data.clear()
-        at = AppTest.from_file(str(APP), default_timeout=60)
-        at.switch_page("app_pages/runs.py")
-        at.run()
+        open_page(at, "runs")
         time.sleep(1)
         own_server.start()
         assert not at.exception, [e.value for e in at.exception]

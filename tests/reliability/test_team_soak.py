@@ -14,11 +14,17 @@ from pathlib import Path
 
 import pytest
 import streamlit as st
-from streamlit.testing.v1 import AppTest
 
 from tests import pg
 from tests.factories import run_everything
-from tests.reliability.team_worker import MACHINES, pipeline_name
+from tests.reliability.team_worker import (
+    COOKIE_KEY,
+    MACHINES,
+    logged_in_app,
+    open_page,
+    pipeline_name,
+    write_auth_config,
+)
 from zviz_core import Client
 from zviz_core.enums import ExecutionStatus
 from zviz_core.store import forget_engines
@@ -26,17 +32,23 @@ from zviz_core.ui.lists import PAGE_SIZE
 
 WRITERS, RUNS_EACH, READERS, EDITORS, EDITS_EACH = 4, 25, 5, 2, 8
 ROOT = Path(__file__).resolve().parents[2]
-APP = ROOT / "streamlit_app.py"
 
 
 @pytest.fixture
 def team_store(
-    pg_server: pg.PgServer, pg_template: str, s3_store: str, monkeypatch: pytest.MonkeyPatch
+    pg_server: pg.PgServer,
+    pg_template: str,
+    s3_store: str,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
 ) -> Iterator[str]:
-    """A fresh PostgreSQL database as $ZVIZ_STORE_URL, with the artifacts in a fresh bucket."""
+    """A fresh PostgreSQL database as $ZVIZ_STORE_URL, with the artifacts in a fresh bucket,
+    and the lead's login config (a team store's app requires logins)."""
     url = pg_server.create_database(template=pg_template)
     forget_engines(close=True)
     monkeypatch.setenv("ZVIZ_STORE_URL", url)
+    monkeypatch.setenv("ZVIZ_AUTH_CONFIG", str(write_auth_config(tmp_path / "auth.yaml")))
+    monkeypatch.setenv("ZVIZ_COOKIE_KEY", COOKIE_KEY)
     yield url
     forget_engines(close=True)
     pg_server.drop_database(url)
@@ -60,13 +72,6 @@ def _result(proc: subprocess.Popen) -> dict:
     out, err = proc.communicate(timeout=240)
     assert proc.returncode == 0, err[-3000:]
     return json.loads(out.strip().splitlines()[-1])
-
-
-def _runs_page(query: str) -> AppTest:
-    at = AppTest.from_file(str(APP), default_timeout=60)
-    at.query_params["q"] = query
-    at.switch_page("app_pages/runs.py")
-    return at.run()
 
 
 @pytest.mark.slow
@@ -137,8 +142,9 @@ def test_two_machines_share_one_postgres_store(team_store: str, tmp_path: Path) 
     assert sorted({m for r in read for m in r["seen"]}) == sorted(MACHINES)
     # ... and a third machine's app lists both machines' runs now.
     st.cache_data.clear()
+    at = logged_in_app()
     for machine in MACHINES:
-        at = _runs_page(machine)
+        open_page(at, "runs", q=machine)
         assert not at.exception and not at.error, [e.value for e in at.exception or at.error]
         assert any(f"of {WRITERS // 2 * RUNS_EACH}," in str(c.value) for c in at.caption)
         labels = [str(link.label).replace("\\", "") for link in at.get("page_link")]
