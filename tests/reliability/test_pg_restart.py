@@ -40,34 +40,17 @@ APP_LOCK_TIMEOUT_S = "2"  # short, so the app's notice shows within the outage
 STORE_ERRORS = {"StoreError", "StoreUnavailableError", "StoreBusyError"}
 
 
-class DurableServer(pg.PgServer):
-    """tests/pg.py's server with synchronous commits: an immediate stop (a crash, to the
-    server) then keeps every commit it acknowledged, as a real server does. (The session's
-    server acknowledges before writing its log, which a crash may lose, and fsync stays off:
-    the machine itself does not crash here.)"""
-
-    def start(self) -> None:
-        options = (
-            f"-p {self.port} -k {self.datadir} -c listen_addresses=127.0.0.1 "
-            "-c fsync=off -c full_page_writes=off -c max_connections=300"
-        )
-        log = str(self.datadir / "server.log")
-        command = ["pg_ctl", "-D", str(self.datadir), "-l", log, "-w", "-t", "60"]
-        subprocess.run(self._cmd(*command, "-o", options, "start"), check=True, capture_output=True)
-
-
 @pytest.fixture(scope="module")
 def own_server() -> Iterator[pg.PgServer]:
-    """A server of this module's own, so stopping it disturbs no other test."""
+    """A server of this module's own, so stopping it disturbs no other test. Durable: an
+    immediate stop (a crash, to the server) then keeps every commit it acknowledged, as a real
+    server does; the session's fast server may lose the last ones."""
     try:
-        started = pg.start_server()
+        server = pg.start_server(durable=True)
     except (RuntimeError, OSError) as exc:
         if os.environ.get(pg.REQUIRE_ENV) == "1":
             pytest.fail(f"PostgreSQL is required here ({pg.REQUIRE_ENV}=1): {exc}")
         pytest.skip(f"no PostgreSQL server for this test: {exc}")
-    started.stop("fast")
-    server = DurableServer(started.bindir, started.datadir, started.port, started.run_as)
-    server.start()
     yield server
     forget_engines(close=True)
     server.stop("immediate")
