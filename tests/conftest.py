@@ -64,14 +64,35 @@ def pg_template(pg_server: pg.PgServer) -> str:
     return url.rsplit("/", 1)[1]
 
 
+@contextlib.contextmanager
+def _store_at(
+    home: Path, engine: str, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Path]:
+    """Point the environment at an empty store in `home` (plus a fresh database on PostgreSQL
+    cases) for the block, and drop it afterwards."""
+    monkeypatch.setenv("ZVIZ_HOME", str(home))
+    url = None
+    if engine == "postgres":
+        server: pg.PgServer = request.getfixturevalue("pg_server")
+        url = server.create_database(template=request.getfixturevalue("pg_template"))
+        monkeypatch.setenv("ZVIZ_STORE_URL", url)
+        # The artifacts stay in a local folder here: every "machine" of a test shares this disk.
+        monkeypatch.setenv("ZVIZ_ARTIFACT_STORE", str(home / "artifacts"))
+        monkeypatch.setenv("ZVIZ_ARTIFACT_STORE_SHARED", "1")
+    try:
+        yield home
+    finally:
+        forget_engines(close=True)
+        if url is not None:
+            request.getfixturevalue("pg_server").drop_database(url)
+
+
 @pytest.fixture(autouse=True)
 def zviz_home(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, engine: str, request: pytest.FixtureRequest
 ) -> Iterator[Path]:
     """A fresh, empty store (folder in ZVIZ_HOME, plus a database on PostgreSQL cases), with no
     access config and no demo."""
-    home = tmp_path / "store"
-    monkeypatch.setenv("ZVIZ_HOME", str(home))
     monkeypatch.setenv("ZVIZ_DEMO", "0")
     for name in (
         "ZVIZ_ARTIFACT_STORE",
@@ -82,18 +103,8 @@ def zviz_home(
         "ZVIZ_STORE_URL",
     ):
         monkeypatch.delenv(name, raising=False)
-    url = None
-    if engine == "postgres":
-        server: pg.PgServer = request.getfixturevalue("pg_server")
-        url = server.create_database(template=request.getfixturevalue("pg_template"))
-        monkeypatch.setenv("ZVIZ_STORE_URL", url)
-        # The artifacts stay in a local folder here: every "machine" of a test shares this disk.
-        monkeypatch.setenv("ZVIZ_ARTIFACT_STORE", str(home / "artifacts"))
-        monkeypatch.setenv("ZVIZ_ARTIFACT_STORE_SHARED", "1")
-    yield home
-    forget_engines(close=True)
-    if url is not None:
-        request.getfixturevalue("pg_server").drop_database(url)
+    with _store_at(tmp_path / "store", engine, request, monkeypatch) as home:
+        yield home
 
 
 @pytest.fixture
@@ -106,21 +117,9 @@ def fresh_store(
     @contextlib.contextmanager
     def make() -> Iterator[Path]:
         with tempfile.TemporaryDirectory() as tmp:
-            home = Path(tmp) / "store"
             forget_engines(close=True)
-            monkeypatch.setenv("ZVIZ_HOME", str(home))
-            url = None
-            if engine == "postgres":
-                server: pg.PgServer = request.getfixturevalue("pg_server")
-                url = server.create_database(template=request.getfixturevalue("pg_template"))
-                monkeypatch.setenv("ZVIZ_STORE_URL", url)
-                monkeypatch.setenv("ZVIZ_ARTIFACT_STORE", str(home / "artifacts"))
-            try:
+            with _store_at(Path(tmp) / "store", engine, request, monkeypatch) as home:
                 yield home
-            finally:
-                forget_engines(close=True)
-                if url is not None:
-                    request.getfixturevalue("pg_server").drop_database(url)
 
     return make
 
