@@ -15,6 +15,7 @@ import contextlib
 import logging
 import os
 import random
+import select
 import threading
 import time
 import uuid
@@ -40,6 +41,7 @@ _MIGRATION_LOCK = 7_305_113_771
 # our loop in `_connection` (backing off to at most 1 s) asks again until ZVIZ_LOCK_TIMEOUT.
 _ATTEMPT_S = 1.0
 _POOL_RECONNECT_S = 0.5
+_TUPLES_OK = 2  # libpq's PGRES_TUPLES_OK: a result with rows (psycopg.pq.ExecStatus.TUPLES_OK)
 
 
 def _psycopg() -> Any:
@@ -64,6 +66,22 @@ def redact(url: str) -> str:
     return urlunsplit(parts._replace(netloc=f"{user}@{netloc[-1]}"))
 
 
+def _quiet(con: Any) -> bool:
+    """Whether an idle pooled connection's socket has nothing to read. A server that closed
+    the connection (a restart, an idle time-out) leaves its goodbye or EOF there, so a quiet
+    socket is live enough to use without a round trip; anything else is checked with one."""
+    try:
+        fd = con.fileno()
+    except Exception:
+        return False
+    if hasattr(select, "poll"):
+        poller = select.poll()
+        poller.register(fd, select.POLLIN | select.POLLERR | select.POLLHUP)
+        return not poller.poll(0)
+    readable, _, _ = select.select([fd], [], [], 0)
+    return not readable
+
+
 class PgCursor(Cursor):
     """A cursor on a pooled connection; translates `$name` / `?` into psycopg's placeholders."""
 
@@ -81,14 +99,22 @@ class PgCursor(Cursor):
     def serialize(self, key: str) -> None:
         self.execute("SELECT pg_advisory_xact_lock(hashtextextended($k, 0))", {"k": key})
 
+    # `description` builds a Column object per column on every access: ask the result itself.
+    def _rows(self) -> Any:
+        result = self._cur.pgresult
+        return result if result is not None and result.status == _TUPLES_OK else None
+
     def fetchall(self) -> list[tuple[Any, ...]]:
-        return self._cur.fetchall() if self._cur.description else []
+        return self._cur.fetchall() if self._rows() is not None else []
 
     def fetchone(self) -> tuple[Any, ...] | None:
-        return self._cur.fetchone() if self._cur.description else None
+        return self._cur.fetchone() if self._rows() is not None else None
 
     def columns(self) -> list[str]:
-        return [d.name for d in self._cur.description or []]
+        result = self._rows()
+        if result is None:
+            return []
+        return [result.fname(i).decode() for i in range(result.nfields)]
 
 
 class PostgresDatabase(Engine):
@@ -276,6 +302,8 @@ class PostgresDatabase(Engine):
                 error: BaseException = exc
             else:
                 try:
+                    if _quiet(con):
+                        break
                     con.execute("")  # what the pool's check does, without its 1 s+ sleeps
                     break
                 except psycopg.Error as exc:
