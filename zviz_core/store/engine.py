@@ -113,6 +113,7 @@ class Engine(ABC):
         self.stats = StoreStats()
         self._lock = threading.RLock()
         self._cache = _Cache()
+        self._written = threading.local()  # the token of each thread's latest write
         self.projects: dict[str, Any] = {}
         self._writer: ThreadPoolExecutor | None = None
         self._pending: list[Future[Any]] = []
@@ -180,15 +181,21 @@ class Engine(ABC):
         with self._lock:
             self._cache.entries.clear()
             self._cache.token = token
+            self._written.token = token
 
     def remember(self, cache_key: Any, value: Any) -> None:
-        """Cache the result of this process's own latest write (write-through), unless another
-        process has written since."""
+        """Cache the result of this thread's latest write (write-through), unless another
+        thread of this process has written since.
+
+        No need to ask the store whether another process wrote since: the entry is kept under
+        the token this write made, and every cached read first compares the store's current
+        token with it, so a later write anywhere still empties the cache before it is read.
+        """
         if not self.cache_enabled:
             return
-        token = self._read_token()
         with self._lock:
-            if self._cache.token == token:
+            written = getattr(self._written, "token", None)
+            if written is not None and self._cache.token == written:
                 self._cache.entries[cache_key] = value
 
     def write_in_background(
