@@ -26,10 +26,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "engine" not in metafunc.fixturenames:
         return
     folder = Path(str(metafunc.definition.fspath)).parent.name
-    engines = ["duckdb"]
     if folder in BOTH_ENGINES and metafunc.definition.get_closest_marker("duckdb_only") is None:
-        engines.append("postgres")
-    metafunc.parametrize("engine", engines, indirect=True)
+        metafunc.parametrize("engine", ["duckdb", "postgres"], indirect=True)
 
 
 @pytest.fixture
@@ -49,7 +47,7 @@ def pg_server() -> Iterator[pg.PgServer]:
             pytest.fail(f"PostgreSQL is required here ({pg.REQUIRE_ENV}=1): {exc}")
         pytest.skip(f"no PostgreSQL server for these cases: {exc}")
     yield server
-    server.stop("immediate")
+    server.destroy()
 
 
 @pytest.fixture(scope="session")

@@ -80,6 +80,11 @@ class PgServer:
             capture_output=True,
         )
 
+    def destroy(self) -> None:
+        """Stop the server for good and remove its data folder."""
+        self.stop("immediate")
+        shutil.rmtree(self.datadir.parent, ignore_errors=True)
+
     def stop(self, mode: str = "fast") -> None:
         subprocess.run(
             self._cmd("pg_ctl", "-D", str(self.datadir), "-m", mode, "-w", "stop"),

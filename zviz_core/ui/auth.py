@@ -31,6 +31,7 @@ from zviz_core.access import AccessConfig
 from zviz_core.errors import ConfigError, ZvizError
 from zviz_core.logins import LoginGuard, cookie_digest
 from zviz_core.store.util import now as utc_now
+from zviz_core.ui.notices import md_escape
 
 if TYPE_CHECKING:
     from streamlit_authenticator import Authenticate
@@ -309,7 +310,7 @@ def current_setup() -> AuthSetup | None:
     try:
         return load_setup()
     except ConfigError as exc:
-        st.error(f"zviz cannot start: {exc}", icon=":material/lock:")
+        st.error(f"zviz cannot start: {md_escape(str(exc))}", icon=":material/lock:")
         st.stop()
         raise  # unreachable: st.stop() raises
 
@@ -611,7 +612,7 @@ def navigation(pages: list[st.Page], **kwargs: Any) -> st.Page:
         if logged_in_user(setup):
             _sidebar_user(authenticator, setup, guard)  # the logout button may log out here
     except ZvizError as exc:  # the store holds the login state: without it, nobody gets in
-        st.error(f"zviz cannot check logins: {exc}", icon=":material/lock:")
+        st.error(f"zviz cannot check logins: {md_escape(str(exc))}", icon=":material/lock:")
         st.stop()
     if logged_in_user(setup):
         return st.navigation(pages, **kwargs)
