@@ -1,4 +1,5 @@
-"""The per-process read cache never serves data older than another process's committed write."""
+"""The per-process read cache never serves data older than another process's committed write, on
+either engine (on PostgreSQL the change token is a row written in every write transaction)."""
 
 from __future__ import annotations
 
