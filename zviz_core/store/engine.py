@@ -72,6 +72,16 @@ class Cursor(ABC):
         already take turns at the store's gate, so there it does nothing."""
         return None
 
+    def lock_rows(self, table: str, ids: Sequence[Any], share: bool = False) -> list[Any]:
+        """Lock rows of `table` until this transaction ends (`share`: against deletes and
+        updates only) and return the ids that exist. A check followed by a write then cannot
+        race a concurrent delete. DuckDB's writers take turns at the gate, so there it only
+        reads."""
+        return [
+            r[0]
+            for r in self.rows(f"SELECT id FROM {table} WHERE id = ANY($ids)", {"ids": list(ids)})
+        ]
+
     def rows(self, sql: str, params: Params = None) -> list[tuple]:
         return self.execute(sql, params).fetchall()
 

@@ -96,6 +96,13 @@ class PgCursor(Cursor):
             self._cur.execute(text, values)
         return self
 
+    def lock_rows(self, table: str, ids: Any, share: bool = False) -> list[Any]:
+        mode = "FOR SHARE" if share else "FOR UPDATE"
+        found = self.rows(
+            f"SELECT id FROM {table} WHERE id = ANY($ids) ORDER BY id {mode}", {"ids": list(ids)}
+        )
+        return [r[0] for r in found]
+
     def serialize(self, key: str) -> None:
         self.execute("SELECT pg_advisory_xact_lock(hashtextextended($k, 0))", {"k": key})
 
