@@ -1,4 +1,5 @@
-"""Measure zviz against issue 2's performance targets, beside ZenML 0.98 when it is installed, as one table."""
+"""Measure zviz on DuckDB and on PostgreSQL against the performance targets of issues 2 and 9,
+beside ZenML 0.98 (when installed) and beside DuckDB at a baseline revision, as one table."""
 
 from __future__ import annotations
 
@@ -7,13 +8,14 @@ import json
 import os
 import platform
 import runpy
+import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +25,11 @@ from table import fmt, load_average
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = Path(__file__).resolve().parent
 DEFAULT_ZENML_PYTHON = Path("/work/zenml-venv/bin/python")
+# "No slower than today" on DuckDB is judged against this revision of zviz_core, measured in the
+# same run from `git archive` (the store as issue 9's speed work found it). --baseline overrides.
+DEFAULT_BASELINE = "0ef7fca"
+# Same code measured twice in one run differs by up to ~10 % on a shared 2-core machine.
+BASELINE_SLACK = 1.15
 
 # The same three steps as bench/zenml_side.py, written to a file so that a fresh interpreter can
 # run it (`python file.py`) and the in-process worker can load it.
@@ -89,15 +96,26 @@ QUICK = Sizes(
 
 @dataclass
 class Row:
-    """One line of the printed table."""
+    """One line of the printed table: one figure on one engine."""
 
     figure: str
+    engine: str
     unit: str
     zviz: float | None
-    zenml: float | None
-    ratio: str
-    target: str
-    result: str
+    zenml: float | None = None
+    baseline: float | None = None
+    target: str = "info"
+    result: str = "-"
+
+    @property
+    def vs_zenml(self) -> str:
+        """ZenML / zviz: how many times faster zviz is."""
+        return f"{self.zenml / self.zviz:.1f}x" if self.zenml and self.zviz else "-"
+
+    @property
+    def vs_baseline(self) -> str:
+        """zviz / baseline: above 1 is slower than the baseline revision."""
+        return f"{self.zviz / self.baseline:.2f}x" if self.baseline and self.zviz else "-"
 
 
 def progress(message: str) -> None:
@@ -120,12 +138,15 @@ def _timed(func: Callable[[], Any]) -> tuple[float, Any]:
 
 def worker_pipeline(script: Path, n: int) -> dict[str, Any]:
     """Run the pipeline once to warm up, then `n` timed runs in this process."""
+    import zviz_core
+    from zviz_core import Client
+
     namespace = runpy.run_path(str(script), run_name="zviz_bench_pipeline")
     bench_pipeline = namespace["bench_pipeline"]
     run = bench_pipeline()
     assert len(run.steps) == 3, run.steps
     times = [_timed(bench_pipeline)[0] for _ in range(n)]
-    return {"times": times}
+    return {"times": times, "module": zviz_core.__file__, "engine": Client().store.kind}
 
 
 def worker_curated(n: int) -> dict[str, Any]:
@@ -205,40 +226,86 @@ def run_worker(args: argparse.Namespace) -> int:
 # -- the orchestrating process -------------------------------------------------------------------
 
 
-def child_env(home: Path, cache: bool = True) -> dict[str, str]:
-    """The environment of a zviz child: its own store, no access rules, cache on or off."""
-    env = dict(os.environ)
-    for name in ("ZVIZ_ARTIFACT_STORE", "ZVIZ_AUTH_CONFIG", "ZVIZ_PROJECT"):
-        env.pop(name, None)
-    env.update(
-        ZVIZ_HOME=str(home),
-        ZVIZ_READ_CACHE="1" if cache else "0",
-        ZVIZ_DEMO="0",
-        PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")])),
-    )
-    return env
+@dataclass
+class Side:
+    """One way of running zviz in the children: an engine, and the source tree it imports.
+
+    `stores` maps a store name ("store", "small", "big") to a DuckDB folder or a PostgreSQL URL,
+    made on first use: a new folder, or a new database on the side's server.
+    """
+
+    key: str  # "duckdb", "postgres" or "baseline"
+    label: str
+    work: Path
+    source: Path = ROOT
+    server: Any = None
+    stores: dict[str, str] = field(default_factory=dict)
+    # PostgreSQL stores copied from a DuckDB folder keep using its artifact files.
+    artifacts: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def postgres(self) -> bool:
+        return self.server is not None
+
+    def store(self, name: str) -> str:
+        """The location of store `name`."""
+        if name not in self.stores:
+            if self.postgres:
+                self.stores[name] = self.server.create_database()
+            else:
+                self.stores[name] = str(self.work / self.key / name)
+        return self.stores[name]
+
+    def env(self, name: str, cache: bool = True) -> dict[str, str]:
+        """The environment of a child on store `name`: no access rules, cache on or off."""
+        env = dict(os.environ)
+        for variable in list(env):
+            if variable.startswith("ZVIZ_"):
+                del env[variable]
+        env.update(
+            ZVIZ_READ_CACHE="1" if cache else "0",
+            ZVIZ_DEMO="0",
+            PYTHONPATH=os.pathsep.join(filter(None, [str(self.source), env.get("PYTHONPATH")])),
+        )
+        location = self.store(name)
+        if self.postgres:
+            # A team store: artifacts in a folder "every machine mounts" (here, this one).
+            env.update(
+                ZVIZ_STORE_URL=location,
+                ZVIZ_HOME=str(self.work / self.key / "home"),
+                ZVIZ_ARTIFACT_STORE=self.artifacts.get(name)
+                or str(self.work / self.key / f"artifacts-{name}"),
+                ZVIZ_ARTIFACT_STORE_SHARED="1",
+            )
+        else:
+            env["ZVIZ_HOME"] = location
+        return env
 
 
-def call_worker(name: str, home: Path, n: int, cache: bool = True, **extra: Any) -> dict:
+def call_worker(
+    side: Side, name: str, store: str, n: int, cache: bool = True, **extra: Any
+) -> dict:
     command = [sys.executable, str(Path(__file__).resolve()), "--worker", name, "-n", str(n)]
     for key, value in extra.items():
         command += [f"--{key}", str(value)]
     done = subprocess.run(
-        command, env=child_env(home, cache), capture_output=True, text=True, check=False
+        command, env=side.env(store, cache), capture_output=True, text=True, check=False
     )
     if done.returncode != 0:
-        raise RuntimeError(f"benchmark worker {name} failed:\n{done.stderr[-4000:]}")
+        raise RuntimeError(
+            f"benchmark worker {name} on {side.label} failed:\n{done.stderr[-4000:]}"
+        )
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def measure_import(n: int, home: Path) -> float:
+def measure_import(side: Side, n: int) -> float:
     """Median seconds of `import zviz_core` in a fresh interpreter."""
     code = "import time;t=time.perf_counter();import zviz_core;print(time.perf_counter()-t)"
     times = []
     for _ in range(n):
         done = subprocess.run(
             [sys.executable, "-c", code],
-            env=child_env(home),
+            env=side.env("store"),
             capture_output=True,
             text=True,
             check=True,
@@ -247,9 +314,9 @@ def measure_import(n: int, home: Path) -> float:
     return statistics.median(times)
 
 
-def measure_fresh(script: Path, home: Path, n: int) -> float:
+def measure_fresh(side: Side, script: Path, n: int) -> float:
     """Median wall seconds of `python script.py`: start, import, one run, exit."""
-    env = child_env(home)
+    env = side.env("store")
     times = []
     for _ in range(n):
         start = time.perf_counter()
@@ -264,49 +331,168 @@ def measure_fresh(script: Path, home: Path, n: int) -> float:
     return statistics.median(times)
 
 
-def measure_zviz(sizes: Sizes, work: Path) -> dict[str, Any]:
-    """Every zviz figure, each measured in child processes on stores under `work`."""
+@dataclass
+class Filled:
+    """A store made by fill_store (DuckDB), and its copy on PostgreSQL when there is a server."""
+
+    runs: int
+    home: Path
+    seconds: float
+
+
+def fill_stores(sizes: Sizes, work: Path) -> dict[str, Filled]:
+    """The small and the big store for the list figures, filled once for every side."""
     sys.path.insert(0, str(BENCH))
     from fill_store import fill
 
+    filled = {}
+    for label, (runs, versions, tiles) in (("small", sizes.small_store), ("big", sizes.big_store)):
+        progress(f"filling a store: {runs:,} runs, {versions:,} artifact versions, {tiles:,} tiles")
+        result = fill(work / f"fill-{label}", runs, versions, tiles)
+        filled[label] = Filled(runs, result.home, result.seconds)
+    return filled
+
+
+def fill_with(tree: Path, sizes: Sizes, work: Path) -> dict[str, Filled]:
+    """The small and the big store written by the baseline's own fill_store, in its own schema
+    version (a newer store would be refused by an older zviz_core)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ZVIZ_")}
+    env["PYTHONPATH"] = str(tree)
+    filled = {}
+    for label, (runs, versions, tiles) in (("small", sizes.small_store), ("big", sizes.big_store)):
+        home = work / f"fill-{label}-baseline"
+        progress(f"filling a store with the baseline's fill_store: {runs:,} runs")
+        started = time.perf_counter()
+        script = tree / "bench" / "fill_store.py"
+        counts = ["--runs", str(runs), "--artifact-versions", str(versions), "--tiles", str(tiles)]
+        done = subprocess.run(
+            [sys.executable, str(script), "--home", str(home), *counts],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"the baseline's fill_store failed:\n{done.stderr[-4000:]}")
+        filled[label] = Filled(runs, home, time.perf_counter() - started)
+    return filled
+
+
+def copy_to_postgres(side: Side, label: str, source: Filled) -> float:
+    """Copy a filled DuckDB store into a new database with the store's own copy command; its
+    rows keep pointing at the source's artifact files. Returns the copy's seconds."""
+    from copy_store import run_copy
+
+    url = side.store(label)
+    progress(f"copying the {source.runs:,}-run store into PostgreSQL")
+    copied = run_copy(str(source.home), url)
+    if copied.returncode != 0:
+        raise RuntimeError(f"copying the {label} store failed:\n{copied.stderr[-4000:]}")
+    side.artifacts[label] = str(source.home / "artifacts")
+    # What autovacuum does by itself in the minutes after a bulk load (planner statistics, the
+    # visibility map), done now so that it does not run during the timed calls: the figures are
+    # those of a store in use, not of one being vacuumed.
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as con:
+        con.execute("VACUUM ANALYZE")
+    return copied.seconds
+
+
+def measure_side(
+    side: Side, sizes: Sizes, work: Path, filled: dict[str, Filled], full: bool = True
+) -> dict[str, Any]:
+    """Every figure of one side, each in fresh child processes. `full` adds the import and
+    fresh-process figures (not taken for the baseline)."""
     figures: dict[str, Any] = {}
     script = work / "zviz_bench_pipeline.py"
-    script.write_text(PIPELINE_SOURCE)
-    home = work / "store"
+    if not script.exists():
+        script.write_text(PIPELINE_SOURCE)
 
-    progress(f"import zviz_core, {sizes.imports} fresh interpreters")
-    figures["import_s"] = measure_import(sizes.imports, home)
+    if full and side.key == "duckdb":
+        progress(f"{side.label}: import zviz_core, {sizes.imports} fresh interpreters")
+        figures["import_s"] = measure_import(side, sizes.imports)
 
-    progress(f"pipeline in process: 1 warm-up + {sizes.inproc} runs")
-    times = call_worker("pipeline", home, sizes.inproc, script=script)["times"]
-    figures["pipeline_inproc_s"] = statistics.median(times)
-    figures["pipeline_inproc_runs"] = len(times)
+    progress(f"{side.label}: pipeline in process, 1 warm-up + {sizes.inproc} runs")
+    result = call_worker(side, "pipeline", "store", sizes.inproc, script=script)
+    expected = "postgres" if side.postgres else "duckdb"
+    if result["engine"] != expected or not result["module"].startswith(str(side.source)):
+        raise RuntimeError(f"{side.label}'s worker ran {result['engine']} from {result['module']}")
+    figures["pipeline_inproc_s"] = statistics.median(result["times"])
+    figures["pipeline_inproc_runs"] = len(result["times"])
 
-    progress(f"pipeline from a fresh process: {sizes.fresh} runs")
-    figures["pipeline_fresh_s"] = measure_fresh(script, home, sizes.fresh)
+    if full:
+        progress(f"{side.label}: pipeline from a fresh process, {sizes.fresh} runs")
+        figures["pipeline_fresh_s"] = measure_fresh(side, script, sizes.fresh)
 
-    progress(
-        f"curated visualizations: {sizes.curated} x create/get/update/delete, cache on and off"
-    )
+    progress(f"{side.label}: {sizes.curated} x curated create/get/update/delete, cache on, off")
     for cache in (True, False):
-        result = call_worker("curated", home, sizes.curated, cache=cache)
+        result = call_worker(side, "curated", "store", sizes.curated, cache=cache)
         suffix = "" if cache else "_nocache"
         for key, value in result.items():
             figures[f"curated_{key.removesuffix('_ms')}{suffix}_ms"] = value
 
-    for label, (runs, versions, tiles) in (("small", sizes.small_store), ("big", sizes.big_store)):
-        store = work / f"{label}-store"
-        progress(f"filling a store: {runs:,} runs, {versions:,} artifact versions, {tiles:,} tiles")
-        filled = fill(store, runs, versions, tiles)
-        figures[f"fill_{label}_s"] = filled.seconds
-        figures[f"{label}_runs"] = runs
-        for cache in (True, False):
-            progress(f"listing 20 runs of {runs:,}, cache {'on' if cache else 'off'}")
-            result = call_worker("list", store, sizes.lists, cache=cache)
-            if result["total"] != runs:
-                raise RuntimeError(f"the store holds {result['total']} runs, not {runs}")
+    for label, source in filled.items():
+        figures[f"{label}_runs"] = source.runs
+        if side.postgres:
+            figures[f"copy_{label}_s"] = copy_to_postgres(side, label, source)
+        else:
+            side.stores[label] = str(source.home)
+        for cache in (False, True):
+            progress(
+                f"{side.label}: listing 20 runs of {source.runs:,}, cache {'on' if cache else 'off'}"
+            )
+            result = call_worker(side, "list", label, sizes.lists, cache=cache)
+            if result["total"] != source.runs:
+                raise RuntimeError(f"the store holds {result['total']} runs, not {source.runs}")
             figures[f"list_{label}{'' if cache else '_nocache'}_ms"] = result["ms"]
     return figures
+
+
+def baseline_tree(revision: str, work: Path) -> Path | None:
+    """zviz_core and bench/fill_store.py at `revision`, unpacked with `git archive` (the
+    checkout is not touched); None with a progress line when git or the revision is not there
+    (a shallow clone)."""
+    target = work / "baseline-source"
+    target.mkdir()
+    try:
+        archive = subprocess.run(
+            [
+                "git",
+                "-C",
+                str(ROOT),
+                "archive",
+                "--format=tar",
+                revision,
+                "zviz_core",
+                "bench/fill_store.py",
+            ],
+            capture_output=True,
+            check=True,
+        )
+        subprocess.run(["tar", "-x", "-C", str(target)], input=archive.stdout, check=True)
+    except (OSError, subprocess.CalledProcessError) as exc:
+        detail = getattr(exc, "stderr", b"") or b""
+        progress(f"no baseline: git archive {revision} failed ({detail.decode().strip() or exc})")
+        return None
+    return target
+
+
+def start_postgres() -> tuple[Any, str | None]:
+    """A durable PostgreSQL server (fsync on: this compares write costs), or None and why not."""
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    from tests import pg
+
+    try:
+        import psycopg  # noqa: F401
+        import psycopg_pool  # noqa: F401
+    except ImportError as exc:
+        return None, f"psycopg is not installed ({exc})"
+    try:
+        return pg.start_server(durable=True), None
+    except (RuntimeError, OSError, subprocess.CalledProcessError) as exc:
+        return None, str(exc)
 
 
 def zenml_python(args: argparse.Namespace) -> Path | None:
@@ -336,107 +522,184 @@ def measure_zenml(python: Path, work: Path) -> dict[str, Any]:
 
 # -- the table -----------------------------------------------------------------------------------
 
+ENGINES = (("duckdb", "DuckDB"), ("postgres", "PostgreSQL"))
 
-def build_rows(z: dict[str, Any], zen: dict[str, Any] | None, sizes: Sizes) -> list[Row]:
-    """Turn the raw figures into table rows with a verdict each."""
+
+def build_rows(
+    figures: dict[str, dict[str, Any]], zen: dict[str, Any] | None, sizes: Sizes
+) -> list[Row]:
+    """Turn the raw figures into table rows, one per figure and engine, with a verdict each.
+
+    `figures` holds "duckdb", "postgres" (when a server ran) and "baseline" (DuckDB at the
+    baseline revision, when it could be unpacked).
+    """
     zen = zen or {}
+    base = figures.get("baseline") or {}
     rows: list[Row] = []
 
-    def faster(figure: str, unit: str, mine: float, key: str, scale: float, need: float) -> None:
-        theirs = zen.get(key)
-        theirs = None if theirs is None else theirs * scale
-        if theirs is None:
-            rows.append(Row(figure, unit, mine, None, "-", f">= {need:g}x faster", "SKIP"))
-            return
-        ratio = theirs / mine
-        verdict = "PASS" if ratio >= need else "FAIL"
-        rows.append(
-            Row(figure, unit, mine, theirs, f"{ratio:.1f}x", f">= {need:g}x faster", verdict)
-        )
+    def engines() -> list[tuple[str, str, dict[str, Any]]]:
+        return [(key, label, figures[key]) for key, label in ENGINES if figures.get(key)]
 
-    def no_slower(figure: str, mine: float, key: str | None) -> None:
-        theirs = zen.get(key) if key else None
-        if key is None:
-            rows.append(Row(figure, "ms", mine, None, "-", "info", "-"))
-        elif theirs is None:
-            rows.append(Row(figure, "ms", mine, None, "-", "<= ZenML", "SKIP"))
+    def faster(row: Row, need: float) -> Row:
+        row.target = f">= {need:g}x faster than ZenML"
+        if row.zviz is None or row.zenml is None:
+            row.result = "SKIP"
         else:
-            verdict = "PASS" if mine <= theirs else "FAIL"
-            rows.append(
-                Row(figure, "ms", mine, theirs, f"{theirs / mine:.1f}x", "<= ZenML", verdict)
+            row.result = "PASS" if row.zenml / row.zviz >= need else "FAIL"
+        return row
+
+    def at_most(row: Row, limit: float) -> Row:
+        row.target = f"<= {limit:g} {row.unit}"
+        row.result = "SKIP" if row.zviz is None else ("PASS" if row.zviz <= limit else "FAIL")
+        return row
+
+    def no_slower(row: Row) -> Row:
+        row.target = f"<= baseline (+{BASELINE_SLACK - 1:.0%})"
+        if row.zviz is None or row.baseline is None:
+            row.result = "SKIP"
+        else:
+            row.result = "PASS" if row.zviz <= row.baseline * BASELINE_SLACK else "FAIL"
+        return row
+
+    def figure(
+        name: str, unit: str, key: str, zen_key: str | None, scale: float = 1.0
+    ) -> list[Row]:
+        theirs = zen.get(zen_key) if zen_key else None
+        return [
+            Row(
+                name,
+                label,
+                unit,
+                mine.get(key),
+                None if theirs is None else theirs * scale,
+                base.get(key) if engine == "duckdb" else None,
             )
+            for engine, label, mine in engines()
+        ]
 
-    def at_most(figure: str, unit: str, mine: float, limit: float, key: str | None) -> None:
-        theirs = zen.get(key) if key else None
-        ratio = f"{theirs / mine:.1f}x" if theirs else "-"
-        verdict = "PASS" if mine <= limit else "FAIL"
-        rows.append(Row(figure, unit, mine, theirs, ratio, f"<= {limit:g} {unit}", verdict))
-
-    at_most("import zviz_core (fresh interpreter)", "s", z["import_s"], 0.3, "import_s")
-    faster(
-        f"3-step pipeline, in process (median of {z['pipeline_inproc_runs']})",
-        "s",
-        z["pipeline_inproc_s"],
-        "pipeline_inproc_s",
-        1.0,
-        20,
+    duck = figures["duckdb"]
+    rows.append(
+        at_most(
+            Row(
+                "import zviz_core (fresh interpreter)",
+                "either",
+                "s",
+                duck["import_s"],
+                zen.get("import_s"),
+            ),
+            0.3,
+        )
     )
-    faster(
+    for row in figure(
+        f"3-step pipeline, in process (median of {duck['pipeline_inproc_runs']})",
+        "s",
+        "pipeline_inproc_s",
+        "pipeline_inproc_s",
+    ):
+        rows.append(faster(row, 20))
+    for row in figure(
         f"3-step pipeline, fresh process + import (median of {sizes.fresh})",
         "s",
-        z["pipeline_fresh_s"],
         "pipeline_fresh_s",
-        1.0,
-        5,
-    )
-    for op in ("create", "get", "update", "delete"):
-        label = "get(hydrate=True), after its create (write-through)" if op == "get" else op
-        no_slower(f"curated {label}", z[f"curated_{op}_ms"], f"curated_{op}_ms")
-    no_slower("curated get, read cache off", z["curated_get_nocache_ms"], "curated_get_ms")
-    no_slower("curated get, same tile again (cache hit)", z["curated_get_repeated_ms"], None)
+        "pipeline_fresh_s",
+    ):
+        rows.append(faster(row, 5))
 
-    small, big = z["small_runs"], z["big_runs"]
+    def curated(name: str, key: str, zen_key: str | None) -> None:
+        for row in figure(name, "ms", key, zen_key):
+            if zen_key is None:
+                rows.append(row)
+            elif row.engine == "PostgreSQL":
+                rows.append(faster(row, 2))
+            else:
+                rows.append(no_slower(row))
+
+    curated("curated create", "curated_create_ms", "curated_create_ms")
+    curated("curated get(hydrate=True), read cache off", "curated_get_nocache_ms", "curated_get_ms")
+    curated("curated update", "curated_update_ms", "curated_update_ms")
+    curated("curated delete", "curated_delete_ms", "curated_delete_ms")
+    for row in figure(
+        "curated get, right after its create (write-through)", "ms", "curated_get_ms", None
+    ):
+        row.zenml = zen.get("curated_get_ms")
+        rows.append(row)
+    rows.extend(
+        figure("curated get, same tile again (cache hit)", "ms", "curated_get_repeated_ms", None)
+    )
+
+    small, big = duck["small_runs"], duck["big_runs"]
     for cache, suffix in (("cache off", "_nocache"), ("cache on", "")):
         for label, runs in (("small", small), ("big", big)):
-            at_most(
+            for row in figure(
                 f"list 20 runs, {runs:,} in store, {cache}",
                 "ms",
-                z[f"list_{label}{suffix}_ms"],
-                10,
+                f"list_{label}{suffix}_ms",
                 "list_runs_20_ms",
-            )
-        scale = z[f"list_big{suffix}_ms"] / z[f"list_small{suffix}_ms"]
-        verdict = "PASS" if scale <= 1.5 else "FAIL"
+            ):
+                if cache == "cache on":
+                    rows.append(at_most(row, 10))
+                elif row.engine == "PostgreSQL":
+                    rows.append(at_most(row, 5))
+                else:
+                    rows.append(no_slower(row))
+        for engine, label, mine in engines():
+            scale = mine[f"list_big{suffix}_ms"] / mine[f"list_small{suffix}_ms"]
+            was = base.get(f"list_big{suffix}_ms") if engine == "duckdb" else None
+            if was is not None:
+                was /= base[f"list_small{suffix}_ms"]
+            row = Row(f"list 20 runs, {big:,} / {small:,} runs, {cache}", label, "x", scale)
+            row.baseline = was
+            rows.append(at_most(row, 1.5))
+    rows.append(Row(f"fill_store.fill, {big:,} runs store", "DuckDB", "s", duck["fill_big_s"]))
+    if figures.get("postgres"):
         rows.append(
             Row(
-                f"list 20 runs, {big:,} / {small:,} runs, {cache}",
-                "x",
-                scale,
-                None,
-                "-",
-                "<= 1.5x",
-                verdict,
+                "store copy of that store into PostgreSQL (setup)",
+                "PostgreSQL",
+                "s",
+                figures["postgres"]["copy_big_s"],
             )
         )
-    rows.append(
-        Row(f"fill_store.fill, {big:,} runs store", "s", z["fill_big_s"], None, "-", "info", "-")
-    )
     return rows
 
 
 def render(rows: list[Row]) -> str:
     """The rows as an aligned, pipe-separated table."""
     return table.render(
-        ("figure", "zviz", "ZenML", "ratio", "target", "result"),
+        (
+            "figure",
+            "engine",
+            "zviz",
+            "ZenML",
+            "ZenML/zviz",
+            "baseline",
+            "zviz/base",
+            "target",
+            "result",
+        ),
         [
-            (r.figure, fmt(r.zviz, r.unit), fmt(r.zenml, r.unit), r.ratio, r.target, r.result)
+            (
+                r.figure,
+                r.engine,
+                fmt(r.zviz, r.unit),
+                fmt(r.zenml, r.unit),
+                r.vs_zenml,
+                fmt(r.baseline, r.unit),
+                r.vs_baseline,
+                r.target,
+                r.result,
+            )
             for r in rows
         ],
     )
 
 
 def notes(
-    zen: dict[str, Any] | None, sizes: Sizes, quick: bool, loads: dict[str, float | None]
+    zen: dict[str, Any] | None,
+    sizes: Sizes,
+    quick: bool,
+    loads: dict[str, float | None],
+    setup: dict[str, str],
 ) -> list[str]:
     cores = os.cpu_count() or 1
     shown = ", ".join(f"{k} {'?' if x is None else f'{x:.1f}'}" for k, x in loads.items())
@@ -450,11 +713,14 @@ def notes(
             if busy
             else ""
         ),
-        "ratio = ZenML / zviz (how many times faster zviz is); ZenML figures come from "
+        f"PostgreSQL: {setup['postgres']}",
+        f"baseline: {setup['baseline']}",
+        "ZenML/zviz = how many times faster zviz is; zviz/base = this tree's DuckDB figure over "
+        "the baseline revision's (above 1 is slower). ZenML's figures come from "
         "bench/zenml_side.py in this same run.",
-        f"curated: {sizes.curated} iterations after 3 warm-ups, medians; a get right after its "
-        "create is served by the write-through cache; 'read cache off' (ZVIZ_READ_CACHE=0) is "
-        "the cost of reading the file.",
+        f"curated: {sizes.curated} iterations after 3 warm-ups, medians; 'read cache off' "
+        "(ZVIZ_READ_CACHE=0) is the cost of reading the store; a get right after its create is "
+        "served by the write-through cache.",
         f"list: median of {sizes.lists} identical calls; with the cache on every call after the "
         "first is a cache hit, so the cache-off rows are the honest ones.",
     ]
@@ -468,13 +734,78 @@ def notes(
     return lines
 
 
+def measure_all(
+    args: argparse.Namespace, sizes: Sizes, work: Path, loads: dict[str, float | None]
+) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
+    """Every zviz figure: this tree on DuckDB, on PostgreSQL, and the baseline on DuckDB."""
+    figures: dict[str, dict[str, Any]] = {}
+    setup: dict[str, str] = {}
+    filled = fill_stores(sizes, work)
+    duck = Side("duckdb", "DuckDB", work)
+    figures["duckdb"] = measure_side(duck, sizes, work, filled)
+    figures["duckdb"]["fill_small_s"] = filled["small"].seconds
+    figures["duckdb"]["fill_big_s"] = filled["big"].seconds
+    loads["after DuckDB"] = load_average()
+
+    tree = None if args.baseline == "none" else baseline_tree(args.baseline, work)
+    if tree is None:
+        setup["baseline"] = f"not measured ({args.baseline}): the DuckDB 'no slower' rows SKIP"
+    else:
+        side = Side("baseline", f"DuckDB @ {args.baseline}", work, source=tree)
+        try:
+            own = fill_with(tree, sizes, work)
+            figures["baseline"] = measure_side(side, sizes, work, own, full=False)
+        except RuntimeError as exc:
+            progress(str(exc))
+            setup["baseline"] = f"{args.baseline} failed ({str(exc).splitlines()[0]}): SKIP rows"
+        else:
+            setup["baseline"] = (
+                f"zviz_core at {args.baseline} (git archive) on DuckDB, measured in this run "
+                "right after this tree's DuckDB figures, on stores of the same sizes written by "
+                "its own fill_store (its schema) and a pipeline store of its own"
+            )
+        loads["after baseline"] = load_average()
+
+    if args.no_postgres:
+        setup["postgres"] = "not measured (--no-postgres): its rows are left out"
+        return figures, setup
+    progress("starting PostgreSQL (fsync on)")
+    server, why = start_postgres()
+    if server is None:
+        setup["postgres"] = f"not measured: {why}"
+        return figures, setup
+    try:
+        side = Side("postgres", "PostgreSQL", work, server=server)
+        figures["postgres"] = measure_side(side, sizes, work, filled)
+        setup["postgres"] = (
+            f"{server.bindir.parent.name} on 127.0.0.1 started for this run by tests/pg.py "
+            "with fsync and synchronous commits on; a new database per store (pipeline and "
+            "curated share one, as on DuckDB); the filled stores copied in with "
+            "`python -m zviz_core.store copy`, then VACUUM ANALYZE"
+        )
+    finally:
+        server.stop("fast")
+        shutil.rmtree(server.datadir.parent, ignore_errors=True)
+    loads["after PostgreSQL"] = load_average()
+    return figures, setup
+
+
 def main(argv: list[str] | None = None) -> int:
     """Parse arguments; run a worker, or measure everything and print the table."""
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="smoke sizes, no ZenML (< 20 s)")
+    parser.add_argument("--quick", action="store_true", help="smoke sizes, no ZenML (< 60 s)")
     parser.add_argument("--json", type=Path, help="write every figure and row to this file")
     parser.add_argument("--no-zenml", action="store_true", help="do not run ZenML's side")
     parser.add_argument("--zenml-json", type=Path, help="reuse a zenml_side.py result file")
+    parser.add_argument(
+        "--no-postgres", action="store_true", help="do not start PostgreSQL; DuckDB rows only"
+    )
+    parser.add_argument(
+        "--baseline",
+        default=DEFAULT_BASELINE,
+        help=f"git revision whose zviz_core DuckDB is compared with (default {DEFAULT_BASELINE}; "
+        "'none' skips it)",
+    )
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target fails")
     parser.add_argument("--worker", choices=["pipeline", "curated", "list"], help=argparse.SUPPRESS)
     parser.add_argument("-n", type=int, default=1, help=argparse.SUPPRESS)
@@ -488,8 +819,7 @@ def main(argv: list[str] | None = None) -> int:
     loads: dict[str, float | None] = {"start": load_average()}
     with tempfile.TemporaryDirectory(prefix="zviz-bench-") as tmp:
         work = Path(tmp)
-        figures = measure_zviz(sizes, work)
-        loads["after zviz"] = load_average()
+        figures, setup = measure_all(args, sizes, work, loads)
         zen: dict[str, Any] | None = None
         if args.zenml_json:
             zen = json.loads(args.zenml_json.read_text())
@@ -501,7 +831,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = build_rows(figures, zen, sizes)
     print(render(rows))
     print()
-    for line in notes(zen, sizes, args.quick, loads):
+    for line in notes(zen, sizes, args.quick, loads, setup):
         print(f"  {line}")
     progress(f"done in {time.perf_counter() - started:.0f} s")
     if args.json:
@@ -510,6 +840,7 @@ def main(argv: list[str] | None = None) -> int:
                 {
                     "mode": "quick" if args.quick else "full",
                     "load_average": loads,
+                    "setup": setup,
                     "zviz": figures,
                     "zenml": zen,
                     "rows": [asdict(r) for r in rows],

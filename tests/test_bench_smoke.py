@@ -1,9 +1,12 @@
-"""Smoke tests of the benchmark: `bench/run.py --quick` prints every row, and fill_store makes a readable store."""
+"""Smoke tests of the benchmark: `bench/run.py --quick` prints every row on DuckDB and PostgreSQL,
+and fill_store makes a readable store."""
 
 from __future__ import annotations
 
 import importlib.util
 import json
+import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -11,30 +14,43 @@ from types import ModuleType
 
 import pytest
 
+from tests import pg
 from zviz_core import Client
 from zviz_core.enums import VisualizationResourceTypes, VisualizationType
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
 
-ROW_PREFIXES = [
-    "import zviz_core (fresh interpreter)",
-    "3-step pipeline, in process",
-    "3-step pipeline, fresh process + import",
+# (figure prefix, engines it is measured on)
+BOTH = ("DuckDB", "PostgreSQL")
+ROWS = [
+    ("import zviz_core (fresh interpreter)", ("either",)),
+    ("3-step pipeline, in process", BOTH),
+    ("3-step pipeline, fresh process + import", BOTH),
+    ("curated create", BOTH),
+    ("curated get(hydrate=True), read cache off", BOTH),
+    ("curated update", BOTH),
+    ("curated delete", BOTH),
+    ("curated get, right after its create (write-through)", BOTH),
+    ("curated get, same tile again (cache hit)", BOTH),
+    ("list 20 runs, 100 in store, cache off", BOTH),
+    ("list 20 runs, 1,000 in store, cache off", BOTH),
+    ("list 20 runs, 1,000 / 100 runs, cache off", BOTH),
+    ("list 20 runs, 100 in store, cache on", BOTH),
+    ("list 20 runs, 1,000 in store, cache on", BOTH),
+    ("list 20 runs, 1,000 / 100 runs, cache on", BOTH),
+    ("fill_store.fill", ("DuckDB",)),
+    ("store copy of that store into PostgreSQL", ("PostgreSQL",)),
+]
+# Rows judged against DuckDB at the baseline revision ("no slower than today").
+BASELINE_ROWS = {
     "curated create",
-    "curated get(hydrate=True), after its create (write-through)",
+    "curated get(hydrate=True), read cache off",
     "curated update",
     "curated delete",
-    "curated get, read cache off",
-    "curated get, same tile again (cache hit)",
     "list 20 runs, 100 in store, cache off",
     "list 20 runs, 1,000 in store, cache off",
-    "list 20 runs, 1,000 / 100 runs, cache off",
-    "list 20 runs, 100 in store, cache on",
-    "list 20 runs, 1,000 in store, cache on",
-    "list 20 runs, 1,000 / 100 runs, cache on",
-    "fill_store.fill",
-]
+}
 
 
 def _fill_store_module() -> ModuleType:
@@ -49,8 +65,23 @@ def _fill_store_module() -> ModuleType:
     return module
 
 
+def _baseline_in_repo() -> bool:
+    """Whether the baseline revision bench/run.py compares DuckDB with is in this clone (a
+    shallow clone may lack it; the bench then says SKIP on those rows)."""
+    found = re.search(r'^DEFAULT_BASELINE = "(\w+)"', (BENCH / "run.py").read_text(), re.M)
+    assert found, "bench/run.py names no DEFAULT_BASELINE"
+    done = subprocess.run(
+        ["git", "-C", str(ROOT), "cat-file", "-e", f"{found[1]}^{{commit}}"],
+        capture_output=True,
+        check=False,
+    )
+    return done.returncode == 0
+
+
 @pytest.mark.slow
-def test_quick_benchmark_prints_every_figure(tmp_path: Path) -> None:
+def test_quick_benchmark_prints_every_figure_on_both_engines(tmp_path: Path) -> None:
+    if pg.find_bindir() is None and os.environ.get(pg.REQUIRE_ENV) != "1":
+        pytest.skip("PostgreSQL's server binaries are not installed")
     out = tmp_path / "bench.json"
     done = subprocess.run(
         [sys.executable, str(BENCH / "run.py"), "--quick", "--json", str(out)],
@@ -61,18 +92,41 @@ def test_quick_benchmark_prints_every_figure(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr[-3000:]
     lines = done.stdout.splitlines()
-    assert lines[0].split(" | ")[0].strip() == "figure"
-    for prefix in ROW_PREFIXES:
-        matching = [line for line in lines if line.startswith(prefix)]
-        assert len(matching) == 1, f"no single row starting {prefix!r} in:\n{done.stdout}"
-        cells = [c.strip() for c in matching[0].split(" | ")]
-        assert len(cells) == 6
-        assert cells[1] != "-", f"zviz has no figure for {prefix!r}"
-        assert cells[5] in {"PASS", "FAIL", "SKIP", "-"}
+    header = [c.strip() for c in lines[0].split(" | ")]
+    assert header == [
+        "figure",
+        "engine",
+        "zviz",
+        "ZenML",
+        "ZenML/zviz",
+        "baseline",
+        "zviz/base",
+        "target",
+        "result",
+    ]
+    rows = [[c.strip() for c in line.split(" | ")] for line in lines[2:] if " | " in line]
+    baseline = _baseline_in_repo()
+    for prefix, engines in ROWS:
+        matching = [r for r in rows if r[0].startswith(prefix)]
+        assert [r[1] for r in matching] == list(engines), f"{prefix!r} in:\n{done.stdout}"
+        for cells in matching:
+            assert len(cells) == 9
+            assert cells[2] != "-", f"no figure for {prefix!r} on {cells[1]}"
+            assert cells[8] in {"PASS", "FAIL", "SKIP", "-"}
+            if cells[1] == "DuckDB" and prefix in BASELINE_ROWS:
+                # judged against the baseline revision's figure, measured in this same run
+                assert cells[7].startswith("<= baseline"), cells
+                if baseline:
+                    assert cells[5] != "-" and cells[8] in {"PASS", "FAIL"}, cells
+                else:
+                    assert cells[8] == "SKIP", cells
+    assert "machine:" in done.stdout and "load average (1 min): start" in done.stdout
+    assert "with fsync and synchronous commits on" in done.stdout
     saved = json.loads(out.read_text())
     assert saved["mode"] == "quick"
     assert saved["zenml"] is None
-    assert len(saved["rows"]) == len(ROW_PREFIXES)
+    assert set(saved["zviz"]) == {"duckdb", "postgres", *(["baseline"] if baseline else [])}
+    assert len(saved["rows"]) == sum(len(engines) for _, engines in ROWS)
 
 
 def test_fill_store_makes_a_store_the_client_reads(tmp_path: Path) -> None:
