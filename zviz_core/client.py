@@ -115,7 +115,6 @@ class Client:
                     )
                 access = AccessConfig.from_path(path)
             self._policy = access.policy_for(self.user)
-        self._project: ProjectResponse | None = None
 
     # -- plumbing -------------------------------------------------------------------------------
 
@@ -168,13 +167,12 @@ class Client:
 
         Raises EntityNotFoundError if $ZVIZ_PROJECT names a project that does not exist.
         """
-        if self._project is None:
-            name = os.environ.get("ZVIZ_PROJECT", DEFAULT_PROJECT)
-            found = self._store.project(name)
-            if found is None:
-                raise _not_found("project", name)
-            self._project = found
-        return self._project
+        # Not memoised here: the store's memo is dropped when its database is replaced.
+        name = os.environ.get("ZVIZ_PROJECT", DEFAULT_PROJECT)
+        found = self._store.project(name)
+        if found is None:
+            raise _not_found("project", name)
+        return found
 
     def create_project(self, name: str) -> ProjectResponse:
         """Create a project; raises EntityExistsError if the name is taken, AccessDeniedError
@@ -335,6 +333,10 @@ class Client:
             result[name] = self._bind(copy)
         return result
 
+    def _load_run_outputs(self, run_id: UUID) -> dict[str, ArtifactVersionResponse]:
+        outputs = self._store.run_outputs(self._policy, run_id)
+        return {name: self._bind(av.model_copy()) for name, av in outputs.items()}
+
     def delete_pipeline_run(self, id_or_name: UUID | str) -> None:
         """Delete a run with its steps, artifact versions (and their files) and tiles.
         Raises as delete_pipeline does."""
@@ -342,8 +344,15 @@ class Client:
 
     # -- artifacts ------------------------------------------------------------------------------
 
-    def get_artifact_version(self, artifact_version_id: UUID | str) -> ArtifactVersionResponse:
-        """An artifact version with its visualizations; raises EntityNotFoundError."""
+    def get_artifact_version(
+        self, artifact_version_id: UUID | str | ArtifactVersionResponse
+    ) -> ArtifactVersionResponse:
+        """An artifact version with its visualizations; raises EntityNotFoundError.
+
+        An ArtifactVersionResponse (as `run.outputs[name]` gives) is read again by its id.
+        """
+        if isinstance(artifact_version_id, ArtifactVersionResponse):
+            artifact_version_id = artifact_version_id.id
         key = as_uuid(artifact_version_id)
         found = None if key is None else self._store.version(self._policy, key)
         if found is None:
@@ -580,15 +589,29 @@ class Client:
         display_name: str | None = None,
         display_order: int | None = None,
         layout_size: CuratedVisualizationSize | str | None = None,
+        expected_updated: datetime | None = None,
+        *,
+        clear_display_order: bool = False,
     ) -> CuratedVisualizationResponse:
         """Change only the fields given (None leaves a field as it is); returns the tile.
 
-        Raises InvalidInputError, EntityNotFoundError, AccessDeniedError, or EntityExistsError
-        when the new display_order is used by another tile on the same resource.
+        `clear_display_order=True` sets display_order back to unset, so the tile goes last, in
+        creation order (None cannot mean that: as in ZenML, it means "leave it as it is").
+        Giving it together with a display_order raises InvalidInputError.
+
+        With `expected_updated` (the `updated` of the tile as you read it), the change is made
+        only if nobody changed the tile since, else ConflictError: an editor never silently
+        reverts someone else's edit. Raises InvalidInputError, EntityNotFoundError,
+        AccessDeniedError, or EntityExistsError when the new display_order is used by another
+        tile on the same resource.
         """
         key = as_uuid(visualization_id)
         if key is None:
             raise _not_found("curated visualization", visualization_id)
+        if clear_display_order and display_order is not None:
+            raise InvalidInputError(
+                "Give either display_order or clear_display_order=True, not both."
+            )
         try:
             fields = {
                 k: v
@@ -606,7 +629,10 @@ class Client:
             k: (v.value if hasattr(v, "value") else v)
             for k, v in update.model_dump(exclude_unset=True).items()
         }
-        return self._store.update_tile(self._policy, key, changes)
+        if clear_display_order:
+            changes["display_order"] = None
+        expected = None if expected_updated is None else _aware(expected_updated)
+        return self._store.update_tile(self._policy, key, changes, expected)
 
     def delete_curated_visualization(self, visualization_id: UUID | str) -> None:
         """Delete a tile; raises EntityNotFoundError or AccessDeniedError."""
@@ -658,6 +684,11 @@ def _resource_type(value: VisualizationResourceTypes | str) -> str:
             "resource_type must be one of "
             f"{', '.join(t.value for t in VisualizationResourceTypes)}, not {value!r}."
         ) from None
+
+
+def _aware(value: datetime) -> datetime:
+    """A datetime as responses carry it: aware UTC (naive input is taken to be UTC)."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def _stored_time(value: datetime | None) -> datetime | None:

@@ -42,6 +42,10 @@ class StoreBusyError(StoreError, TimeoutError):
     """Another process held the database for longer than the lock time-out."""
 
 
+class StoreCorruptError(StoreError):
+    """The database file is damaged; writes are refused until it is restored or replaced."""
+
+
 class StoreUnavailableError(StoreError, ConnectionError):
     """The database server of a team store cannot be reached; nothing was written."""
 
@@ -68,6 +72,14 @@ class ArtifactTooLargeError(ArtifactLoadError):
 
 class ArtifactStoreUnreachableError(ArtifactLoadError):
     """The artifact store itself cannot be reached (credentials, endpoint, bucket)."""
+
+
+class RunGoneError(ZvizError):
+    """A run was deleted while its pipeline still ran; its later steps are not recorded."""
+
+
+class ConflictError(ZvizError):
+    """Someone else changed the thing since the caller read it; nothing was written."""
 
 
 class UnboundResponseError(ZvizError, RuntimeError):

@@ -32,6 +32,9 @@ def plan(cur: Cursor, kind: str, ids: Iterable[UUID]) -> Plan:
         fresh = [k for k in keys if k not in set(result.doomed.get(name, []))]
         if not fresh:
             continue
+        # Locked before their children are listed: a writer adding a child (a step to a running
+        # run) either committed before, and is listed, or waits and then finds its parent gone.
+        fresh = cur.lock_rows(registry.kind(name).table, fresh)
         result.doomed.setdefault(name, []).extend(fresh)
         for child in registry.kind(name).children:
             if child.kind is None:

@@ -35,6 +35,7 @@ import duckdb
 from zviz_core.errors import (
     EntityExistsError,
     StoreBusyError,
+    StoreCorruptError,
     StoreError,
 )
 from zviz_core.store.engine import Cursor, Engine, Params, StoreStats
@@ -49,6 +50,14 @@ GATE_FILE = ".zviz-gate"
 ALIAS = "zviz_store"
 _PARKED: list[Any] = []
 _LOCK_MARKERS = ("Could not set lock", "Conflicting lock", "database is locked")
+_DAMAGE_MARKERS = (
+    "Corrupt database",
+    "checksum",
+    "not a valid DuckDB database",
+    "Could not read enough bytes",
+    "INTERNAL Error",
+)
+DAMAGED_FILE = ".zviz-damaged"
 
 
 class DuckCursor(Cursor):
@@ -78,6 +87,10 @@ def _is_lock_error(exc: BaseException) -> bool:
     return isinstance(exc, duckdb.IOException) and any(m in str(exc) for m in _LOCK_MARKERS)
 
 
+def _is_damage(exc: BaseException) -> bool:
+    return isinstance(exc, duckdb.Error) and any(m in str(exc) for m in _DAMAGE_MARKERS)
+
+
 def _is_disk_error(exc: BaseException) -> bool:
     text = str(exc)
     return any(m in text for m in ("No space left", "Read-only file system", "Permission denied"))
@@ -100,6 +113,7 @@ class Database(Engine):
         self._writing = False
         self._schema_ready = False
         self._gate: int | None = None
+        self._inode: tuple[int, int] | None = None
 
     @property
     def location(self) -> str:
@@ -222,7 +236,42 @@ class Database(Engine):
                 con.close()
             self._con = None
 
+    def _damaged(self, exc: BaseException) -> StoreCorruptError:
+        """Record that the database is damaged (so no process writes to it) and say what to do."""
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        error = StoreCorruptError(
+            f"The zviz database {self.path} is damaged ({reason[:200]}). Nothing more is written "
+            "to it. Restore it from a backup, or copy what can still be read into a new store: "
+            f"python -m zviz_core.store copy {self.home} NEW_FOLDER."
+        )
+        with contextlib.suppress(OSError):
+            inode = self._file_identity()
+            (self.home / DAMAGED_FILE).write_text(f"{inode}\n{error}\n", encoding="utf-8")
+        return error
+
+    def _refuse_if_damaged(self) -> None:
+        """Refuse a write to a database some process found damaged, unless the file has been
+        replaced since (a restored backup is a new file)."""
+        marker = self.home / DAMAGED_FILE
+        try:
+            recorded, message = marker.read_text(encoding="utf-8").split("\n", 1)
+        except (OSError, ValueError):
+            return
+        if recorded == str(self._file_identity()):
+            raise StoreCorruptError(message.strip())
+        with contextlib.suppress(OSError):
+            marker.unlink()
+
+    def _file_identity(self) -> tuple[int, int] | None:
+        try:
+            st = os.stat(self.path)
+        except OSError:
+            return None
+        return (st.st_dev, st.st_ino)
+
     def _translate_open_error(self, exc: BaseException) -> StoreError:
+        if _is_damage(exc):
+            return self._damaged(exc)
         text = str(exc)
         if "Permission denied" in text or "Read-only file system" in text:
             return StoreError(
@@ -265,7 +314,10 @@ class Database(Engine):
                 finally:
                     self._depth -= 1
                 return
+            self.check_identity()
             self.ensure_schema()
+            if write:
+                self._refuse_if_damaged()
             started = time.monotonic()
             self._pass_gate(write, started)
             try:
@@ -289,10 +341,20 @@ class Database(Engine):
                     if write:
                         with contextlib.suppress(duckdb.Error):
                             con.execute("ROLLBACK")
-                    if isinstance(exc, duckdb.Error) and _is_disk_error(exc):
+                    if isinstance(exc, duckdb.Error) and (_is_disk_error(exc) or _is_damage(exc)):
                         raise self._translate_open_error(exc) from exc
                     raise
                 if write:
+                    # The token changes before the commit, while this process still holds the
+                    # file: a reader that sees the new token can only attach after the commit,
+                    # and a crash between the two leaves caches invalid, never stale. A token
+                    # that cannot be written fails the write before anything is committed.
+                    try:
+                        self._bump_token()
+                    except BaseException:
+                        with contextlib.suppress(duckdb.Error):
+                            con.execute("ROLLBACK")
+                        raise
                     try:
                         con.execute("COMMIT")
                     except duckdb.ConstraintException as exc:
@@ -305,9 +367,6 @@ class Database(Engine):
                         with contextlib.suppress(duckdb.Error):
                             con.execute("ROLLBACK")
                         raise self._translate_open_error(exc) from exc
-                    # Still holding the file lock: a reader that sees the new token can only
-                    # attach after this commit, so it never caches older data under it.
-                    self._bump_token()
                     if checkpoint:
                         try:
                             con.execute(f"CHECKPOINT {ALIAS}")
@@ -325,9 +384,8 @@ class Database(Engine):
         try:
             with open(self.token_path, encoding="ascii") as fh:
                 return fh.read()
-        except FileNotFoundError:
-            return ""
         except OSError:
+            # Missing or unreadable: a token never seen before, so no cached read is trusted.
             return uuid.uuid4().hex
 
     def _bump_token(self) -> None:
@@ -343,6 +401,21 @@ class Database(Engine):
             raise self._translate_open_error(exc) from exc
 
     # -- schema ---------------------------------------------------------------------------------
+
+    def check_identity(self) -> None:
+        """The database file deleted, re-created or restored under this process: its schema,
+        projects and cached reads are checked again (one stat)."""
+        if self._file_identity() != self._inode:
+            self._forget_identity()
+
+    def _forget_identity(self) -> None:
+        """The database file is not the one this process checked (deleted, re-created,
+        restored): its schema, projects and cached reads are checked again."""
+        self._schema_ready = False
+        self.projects.clear()
+        with self._lock:
+            self._cache.entries.clear()
+            self._cache.token = None
 
     def ensure_schema(self) -> None:
         """Create or upgrade the schema once per process; raises StoreVersionError if newer."""
@@ -368,6 +441,7 @@ class Database(Engine):
             schema.check_not_newer(version, self.home)
             if version == schema.LATEST:
                 self._schema_ready = True
+                self._inode = self._file_identity()
                 return
         started = time.monotonic()
         self._pass_gate(True, started)
@@ -383,6 +457,7 @@ class Database(Engine):
         finally:
             self._leave_gate()
         self._schema_ready = True
+        self._inode = self._file_identity()
 
 
 os.register_at_fork(after_in_child=Database._forget_all)

@@ -152,6 +152,11 @@ class Engine(ABC):
     def ensure_schema(self) -> None:
         """Create or upgrade the schema; raises StoreVersionError for a newer store."""
 
+    def check_identity(self) -> None:
+        """Forget what this process memoised about the store (its projects, schema, cached
+        reads) when the database is no longer the one it checked. Engines that can tell do."""
+        return None
+
     def _wait_background(self) -> None:
         if self._pending and not threading.current_thread().name.startswith(WRITER_THREAD):
             self.flush_background()

@@ -12,6 +12,7 @@ from uuid import UUID
 
 from zviz_core.access import AccessPolicy
 from zviz_core.enums import ExecutionStatus
+from zviz_core.errors import RunGoneError
 from zviz_core.models import (
     ArtifactVersionResponse,
     PipelineResponse,
@@ -250,6 +251,11 @@ def step_record(
     with an error, the step and its run as failed."""
 
     def write(cur: Cursor) -> None:
+        if not cur.lock_rows("pipeline_runs", [run_id], share=True):
+            raise RunGoneError(
+                f"The run was deleted while it ran, so step '{name}' was not recorded; run the "
+                "pipeline again."
+            )
         insert_step(
             cur,
             step_id=step_id,
@@ -300,12 +306,38 @@ def insert_run(
 
 
 def finish_run(
-    cur: Cursor, run_id: UUID, status: ExecutionStatus, error: str | None, now: datetime
+    cur: Cursor,
+    run_id: UUID,
+    status: ExecutionStatus,
+    error: str | None,
+    now: datetime,
+    outputs_json: str | None = None,
 ) -> None:
+    """Mark a run finished; `outputs_json` ([[output name, version id], ...]) is what its
+    pipeline function returned."""
     cur.execute(
-        "UPDATE pipeline_runs SET status = $s, end_time = $t, error = $e WHERE id = $id",
-        {"s": status.value, "t": now, "e": error, "id": run_id},
+        "UPDATE pipeline_runs SET status = $s, end_time = $t, error = $e, outputs = $o "
+        "WHERE id = $id",
+        {"s": status.value, "t": now, "e": error, "o": outputs_json, "id": run_id},
     )
+
+
+def outputs(cur: Cursor, run_id: UUID) -> dict[str, ArtifactVersionResponse]:
+    """The artifact versions a run's pipeline function returned, by output name, in the order
+    it returned them. Versions deleted since are left out."""
+    recorded = loads(
+        cur.value("SELECT outputs FROM pipeline_runs WHERE id = $run", {"run": run_id})
+    )
+    if not recorded:
+        return {}
+    pairs = [(str(name), UUID(str(version))) for name, version in recorded]
+    by_id = {
+        av.id: av
+        for av in artifacts.versions_where(
+            cur, "av.id IN (SELECT unnest($ids))", {"ids": [v for _, v in pairs]}
+        )
+    }
+    return {name: by_id[version] for name, version in pairs if version in by_id}
 
 
 def insert_step(

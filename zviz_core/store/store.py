@@ -17,7 +17,12 @@ from uuid import UUID
 from zviz_core.access import AccessPolicy
 from zviz_core.artifacts.store import ArtifactStore, artifact_root
 from zviz_core.enums import ExecutionStatus
-from zviz_core.errors import EntityExistsError, EntityNotFoundError, InvalidInputError
+from zviz_core.errors import (
+    ConflictError,
+    EntityExistsError,
+    EntityNotFoundError,
+    InvalidInputError,
+)
 from zviz_core.models import (
     ArtifactVersionResponse,
     ArtifactVisualizationResponse,
@@ -32,7 +37,7 @@ from zviz_core.store import resources as resource_sql
 from zviz_core.store import runs as run_sql
 from zviz_core.store import tiles as tile_sql
 from zviz_core.store.engine import Cursor, Engine
-from zviz_core.store.util import new_id, now
+from zviz_core.store.util import dumps, new_id, now
 
 log = logging.getLogger("zviz")
 T = TypeVar("T")
@@ -104,7 +109,8 @@ class Store:
 
     def project(self, name: str) -> ProjectResponse | None:
         """A project by name, whoever asks (projects are never renamed or deleted, so a found
-        one is memoised for the process)."""
+        one is memoised for the process, until the database itself is replaced)."""
+        self.engine.check_identity()
         found = self.engine.projects.get(name)
         if found is None:
             found = self.engine.read(
@@ -287,6 +293,17 @@ class Store:
 
         return self.read(policy, read, "steps", run_id)
 
+    def run_outputs(self, policy: AccessPolicy, run_id: UUID) -> dict[str, ArtifactVersionResponse]:
+        """What a readable run's pipeline returned, by output name; raises EntityNotFoundError
+        for a run the user may not read."""
+
+        def read(cur: Cursor) -> dict[str, ArtifactVersionResponse]:
+            if run_sql.get(cur, policy, run_id, None) is None:
+                raise not_found("pipeline run", run_id)
+            return run_sql.outputs(cur, run_id)
+
+        return self.read(policy, read, "run_outputs", run_id)
+
     def version(self, policy: AccessPolicy, key: UUID) -> ArtifactVersionResponse | None:
         """A readable artifact version with its visualizations."""
         return self.read(policy, lambda cur: artifact_sql.get(cur, policy, key), "av", key)
@@ -408,12 +425,22 @@ class Store:
         return tile
 
     def update_tile(
-        self, policy: AccessPolicy, key: UUID, changes: dict[str, Any]
+        self,
+        policy: AccessPolicy,
+        key: UUID,
+        changes: dict[str, Any],
+        expected_updated: datetime | None = None,
     ) -> CuratedVisualizationResponse:
-        """Change only the given fields of a tile."""
+        """Change only the given fields of a tile; with `expected_updated`, only if nobody
+        changed it since (raises ConflictError otherwise)."""
 
         def write(cur: Cursor) -> CuratedVisualizationResponse:
             tile = self._writable_tile(cur, policy, key)
+            if expected_updated is not None and tile.updated != expected_updated:
+                raise ConflictError(
+                    "This tile was changed by someone else since you opened it: reload to see "
+                    "their change, then make yours again. Nothing was saved."
+                )
             rtype = tile.resource_type.value
             order = changes.get("display_order")
             if order is not None and tile_sql.order_taken(
@@ -511,12 +538,19 @@ class Store:
             self.write(record)
 
     def finish_run(
-        self, run_id: UUID, status: ExecutionStatus, error: str | None
+        self,
+        run_id: UUID,
+        status: ExecutionStatus,
+        error: str | None,
+        outputs: dict[str, str] | None = None,
     ) -> PipelineRunResponse:
-        """Mark a run finished; returns it."""
+        """Mark a run finished, with what its pipeline returned ({output name: artifact version
+        id}, if anything); returns it."""
+        # Pairs, not an object: dumps sorts keys, and the order returned is the order shown.
+        outputs_json = dumps([[name, v] for name, v in outputs.items()]) if outputs else None
 
         def write(cur: Cursor) -> PipelineRunResponse:
-            run_sql.finish_run(cur, run_id, status, error, now())
+            run_sql.finish_run(cur, run_id, status, error, now(), outputs_json)
             return run_sql.get(cur, OWNER, run_id, None)
 
         return self.write(write)

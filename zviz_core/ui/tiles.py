@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -179,6 +180,14 @@ def _open(
     state: dict[str, Any] = {"kind": kind, "rtype": str(rtype), "rid": str(resource_id)}
     if tile is not None:
         state["tile"] = str(tile.id)
+        # What the editor saw: the save sends only what they changed, and only if nobody else
+        # changed the tile in between.
+        state["seen"] = {
+            "display_name": tile.display_name,
+            "display_order": tile.display_order,
+            "layout_size": tile.layout_size.value,
+            "updated": tile.updated.isoformat(),
+        }
         st.session_state[FORM + "name"] = tile.display_name or ""
         st.session_state[FORM + "order"] = tile.display_order
         st.session_state[FORM + "width"] = WIDTH_LABELS[tile.layout_size]
@@ -332,14 +341,22 @@ def _edit_dialog(client: Client, tile: CuratedVisualizationResponse) -> None:
     if tile.display_name and not name:
         st.caption(f"An empty name keeps the current one, '{md_escape(tile.display_name)}'.")
     if st.button("Save", type="primary", key=FORM + "submit"):
+        seen = st.session_state.get(DIALOG_KEY, {}).get("seen", {})
+        wanted = {"display_name": name, "display_order": order, "layout_size": size.value}
+        changes = {k: v for k, v in wanted.items() if v is not None and v != seen.get(k)}
         try:
-            client.update_curated_visualization(
-                tile.id, display_name=name, display_order=order, layout_size=size
-            )
+            if changes:
+                client.update_curated_visualization(
+                    tile.id,
+                    **changes,
+                    expected_updated=datetime.fromisoformat(seen["updated"])
+                    if seen.get("updated")
+                    else None,
+                )
         except ZvizError as exc:
             show_error(exc)
         else:
-            _finish("Tile saved.")
+            _finish("Tile saved." if changes else "Nothing changed.")
 
 
 @st.dialog("Delete tile?", on_dismiss=_close)
