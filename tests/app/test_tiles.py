@@ -120,6 +120,43 @@ def test_edit_name_order_and_width(open_page, client: Client, run) -> None:
     assert (saved.display_name, saved.display_order, saved.layout_size) == ("Model card", 40, HALF)
 
 
+def test_an_edit_never_reverts_what_someone_else_changed_meanwhile(
+    open_page, client: Client, run
+) -> None:
+    card = visualizations(run)["card"]
+    tile = client.create_curated_visualization(
+        card.id, client.active_project.id, "project", display_name="Card", display_order=10
+    )
+    at = open_page("overview")
+    at.menu_button(key=f"tile-menu-{tile.id}").click("Edit").run()
+    # Someone else makes the tile half width and moves it while this dialog is open.
+    client.update_curated_visualization(tile.id, layout_size=HALF, display_order=30)
+    at.text_input(key=FORM + "name").input("Model card").run()
+    at.button(key=FORM + "submit").click().run()
+    no_exception(at)
+    assert any("changed by someone else" in plain(e) for e in texts(at, "error"))
+    [kept] = _tiles(client)
+    assert (kept.display_name, kept.display_order, kept.layout_size) == ("Card", 30, HALF)
+
+
+def test_an_edit_sends_only_what_was_changed(open_page, client: Client, run) -> None:
+    card = visualizations(run)["card"]
+    tile = client.create_curated_visualization(
+        card.id, client.active_project.id, "project", display_name="Card", display_order=10
+    )
+    at = open_page("overview")
+    at.menu_button(key=f"tile-menu-{tile.id}").click("Edit").run()
+    at.text_input(key=FORM + "name").input("Model card").run()
+    at.button(key=FORM + "submit").click().run()
+    no_exception(at)
+    [saved] = _tiles(client)
+    assert (saved.display_name, saved.display_order, saved.layout_size.value) == (
+        "Model card",
+        10,
+        "full_width",
+    )
+
+
 def test_move_up_and_down_renumber_with_gaps_of_ten(open_page, client: Client, run) -> None:
     vizs = visualizations(run)
     project = client.active_project.id
