@@ -158,6 +158,13 @@ CREATE TABLE store_changes (id INTEGER PRIMARY KEY, token VARCHAR NOT NULL);
 INSERT INTO store_changes VALUES (1, 'initial');
 """
 
+# v7: what a pipeline function returned, as {output name: artifact version id}, written when the
+# run completes (ZenML's `run.outputs`). Runs are shared by snapshot config, so this belongs to
+# the run row, not to the snapshot; NULL for runs before v7 and for runs that returned nothing.
+_V7 = """
+ALTER TABLE pipeline_runs ADD COLUMN outputs JSON;
+"""
+
 MIGRATIONS: list[tuple[int, str]] = [
     (1, _V1),
     (2, _V2),
@@ -165,6 +172,7 @@ MIGRATIONS: list[tuple[int, str]] = [
     (4, _V4),
     (5, _V5),
     (6, _V6),
+    (7, _V7),
 ]
 LATEST = MIGRATIONS[-1][0]
 
