@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from zviz_core.artifacts.store import ArtifactStore
 from zviz_core.errors import ArtifactLoadError, ArtifactStoreUnreachableError
-from zviz_core.materializers.base import import_by_name, materializer_by_name
+from zviz_core.materializers.base import materializer_by_name, type_by_name
 
 if TYPE_CHECKING:
     from zviz_core.models import ArtifactVersionResponse
@@ -15,15 +15,17 @@ if TYPE_CHECKING:
 def load_artifact(av: ArtifactVersionResponse, store: ArtifactStore) -> Any:
     """The value of an artifact version, read only from its own folder in `store`.
 
-    Raises ArtifactLoadError when the materializer or type cannot be imported here, or when the
-    files are missing or corrupt; ArtifactPathError when the recorded folder lies outside the
-    store; ArtifactStoreUnreachableError when the store cannot be reached.
+    The materializer and the data type are looked up in this process first (classes defined
+    inside a function load back), then imported. A materializer without `load` returns None
+    with a warning. Raises ArtifactLoadError when the materializer or type cannot be found here,
+    or when the files are missing or corrupt; ArtifactPathError when the recorded folder lies
+    outside the store; ArtifactStoreUnreachableError when the store cannot be reached.
     """
     import zviz_core.materializers.builtin  # noqa: F401
 
     try:
         materializer_cls = materializer_by_name(av.materializer)
-        data_type = import_by_name(av.data_type)
+        data_type = type_by_name(av.data_type)
     except (ImportError, AttributeError) as exc:
         raise ArtifactLoadError(
             f"Artifact '{av.name}' v{av.version} was saved by {av.materializer} as {av.data_type}, "
