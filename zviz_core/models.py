@@ -130,11 +130,12 @@ class ArtifactVersionResponse(_Bound):
 
         return load_artifact(self, self._require_client().artifact_store)
 
-    def visualize(self) -> list[ArtifactVisualizationResponse]:
+    def visualize(self) -> list[ArtifactVisualizationResponse] | None:
         """Show every visualization: rich output in Jupyter, a listing of files elsewhere.
 
-        Returns the visualizations shown. Visualizations that cannot be read are reported in
-        place; the others are still shown.
+        In a notebook it returns None, as ZenML's does, so a cell shows only the
+        visualizations; elsewhere it returns the visualizations it listed. Visualizations that
+        cannot be read are reported in place; the others are still shown.
         """
         from zviz_core.artifacts.display import visualize
 
@@ -178,6 +179,7 @@ class PipelineRunResponse(_Bound):
     error: str | None
     created: datetime
     _steps: dict[str, StepRunResponse] | None = PrivateAttr(default=None)
+    _outputs: dict[str, ArtifactVersionResponse] | None = PrivateAttr(default=None)
 
     @property
     def steps(self) -> dict[str, StepRunResponse]:
@@ -193,6 +195,38 @@ class PipelineRunResponse(_Bound):
     def snapshot(self) -> SnapshotResponse:
         """The snapshot (resolved configuration) this run executed."""
         return self._require_client().get_snapshot(self.snapshot_id)
+
+    @property
+    def outputs(self) -> dict[str, ArtifactVersionResponse]:
+        """The artifact versions the pipeline function returned, keyed by output name (ZenML's
+        `run.outputs`): a returned step output under its output name, a tuple of them under
+        each one's; a name two returned outputs share is written `step.output`. Empty for a
+        pipeline that returned nothing, or a run that did not complete. Loaded on first use;
+        raises EntityNotFoundError when the run is no longer readable."""
+        if self._outputs is None:
+            self._outputs = self._require_client()._load_run_outputs(self.id)
+        return self._outputs
+
+    @property
+    def artifact_versions(self) -> list[ArtifactVersionResponse]:
+        """Every output artifact version of the run's steps, in step order then output order."""
+        return [av for step in self.steps.values() for avs in step.outputs.values() for av in avs]
+
+    @property
+    def produced_artifact_versions(self) -> list[ArtifactVersionResponse]:
+        """The artifact versions produced during this run. zviz runs every step (there is no
+        cache), so this is the same list as `artifact_versions`."""
+        return self.artifact_versions
+
+    def __getattr__(self, name: str) -> Any:
+        # ZenML's documentation writes `pipeline_run.output.get(...)`, a typo ZenML itself
+        # does not accept; say what to write instead of a bare AttributeError.
+        if name == "output":
+            raise AttributeError(
+                f"'{type(self).__name__}' object has no attribute 'output'; did you mean "
+                "`outputs` (the artifact versions the pipeline returned, by output name)?"
+            )
+        return super().__getattr__(name)  # type: ignore[misc]
 
 
 class ModelResponse(_Model):

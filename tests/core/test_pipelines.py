@@ -376,21 +376,22 @@ def _yaml(tmp_path: Path, text: str) -> Path:
 
 
 # Each case: step decorator, pipeline decorator, with_options value, YAML text -> expected
-# visualization of `first` and `second`. Strongest first: per-step YAML, run level (top-level
-# YAML or with_options), step decorator, pipeline decorator, default True.
+# visualization of `first` and `second`. ZenML's rule: the step's own setting (per-step YAML over
+# its decorator) wins whenever it is set; else the pipeline's (run level: top-level YAML or
+# with_options, over its decorator); else on. tests/core/test_zenml_compat.py runs the matrix.
 PRECEDENCE = {
     "default is on": (None, None, None, None, (True, True)),
     "pipeline decorator off": (None, False, None, None, (False, False)),
     "step decorator beats pipeline": (True, False, None, None, (True, False)),
     "step decorator off": (False, True, None, None, (False, True)),
-    "with_options beats step decorator": (False, None, True, None, (True, True)),
+    "step decorator beats run-level with_options": (False, None, True, None, (False, True)),
     "with_options beats pipeline": (None, True, False, None, (False, False)),
-    "yaml top level beats decorators": (
+    "yaml top level beats the pipeline decorator, not the step's": (
         True,
         True,
         None,
         "enable_artifact_visualization: false\n",
-        (False, False),
+        (True, False),
     ),
     "per-step yaml beats top level": (
         None,

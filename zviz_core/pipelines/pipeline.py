@@ -92,6 +92,8 @@ class _RunContext:
         self.step_names: set[str] = set()
         self.position = 0
         self.sources: dict[int, tuple[UUID, Any]] = {}
+        # Artifact version id -> (step invocation name, output name), for the run's outputs.
+        self.output_names: dict[UUID, tuple[str, str]] = {}
         self.failure_recorded = False
 
     def _invocation_name(self, step: Step) -> str:
@@ -103,16 +105,19 @@ class _RunContext:
         return name
 
     def _visualize(self, step: Step, name: str) -> bool:
-        for value in (
-            self.config.steps.get(name, None)
-            and self.config.steps[name].enable_artifact_visualization,
-            self.config.enable_artifact_visualization,
-            step.enable_artifact_visualization,
-            self.pipeline.enable_artifact_visualization,
-        ):
-            if value is not None:
-                return bool(value)
-        return True
+        """ZenML's rule: the step's setting wins whenever it is set (its run configuration,
+        YAML `steps:` or `with_options(steps=...)`, over its decorator); else the pipeline's
+        (run configuration over decorator); else on."""
+        step_cfg = self.config.steps.get(name)
+        step_value = step_cfg.enable_artifact_visualization if step_cfg is not None else None
+        if step_value is None:
+            step_value = step.enable_artifact_visualization
+        if step_value is not None:
+            return bool(step_value)
+        pipeline_value = self.config.enable_artifact_visualization
+        if pipeline_value is None:
+            pipeline_value = self.pipeline.enable_artifact_visualization
+        return True if pipeline_value is None else bool(pipeline_value)
 
     def run_step(self, step: Step, args: tuple, kwargs: dict) -> Any:
         name = self._invocation_name(step)
@@ -161,7 +166,34 @@ class _RunContext:
         )
         for item, value in zip(stored, self._values(step, result, len(stored)), strict=True):
             self.sources[id(value)] = (item["version_id"], value)
+            self.output_names[item["version_id"]] = (name, item["output_name"])
         return result
+
+    def returned_outputs(self, returned: Any) -> dict[str, str]:
+        """{output name: artifact version id} of what the pipeline function returned: one step
+        output, or a tuple of them. Values no step produced are not artifacts and are left out
+        (with a warning). A name used twice is qualified by its step: `step.output`."""
+        values = list(returned) if isinstance(returned, tuple) else [returned]
+        found: list[tuple[str, str, UUID]] = []
+        for value in values:
+            source = self.sources.get(id(value))
+            if source is not None and source[1] is value:
+                found.append((*self.output_names[source[0]], source[0]))
+            elif value is not None:
+                log.warning(
+                    "zviz: pipeline %s returned a %s that no step produced; only step outputs "
+                    "are recorded as the run's outputs.",
+                    self.pipeline.name,
+                    type(value).__name__,
+                )
+        counts: dict[str, int] = {}
+        for _, output, _ in found:
+            counts[output] = counts.get(output, 0) + 1
+        outputs: dict[str, str] = {}
+        for step_name, output, version_id in found:
+            key = output if counts[output] == 1 else f"{step_name}.{output}"
+            outputs.setdefault(key, str(version_id))
+        return outputs
 
     def _step_record(
         self,
@@ -248,7 +280,7 @@ class _RunContext:
     def _store_outputs(
         self, step: Step, name: str, result: Any, visualize: bool, written: list[tuple[str, UUID]]
     ) -> list[dict[str, Any]]:
-        from zviz_core.materializers.base import materializer_for, qualified_name
+        from zviz_core.materializers.base import materializer_for, qualified_name, remember_type
 
         specs = self._specs(step, name, result)
         values = self._values(step, result, len(specs))
@@ -259,6 +291,9 @@ class _RunContext:
             materializer_cls = step.materializer_override(spec.name) or materializer_for(
                 type(value)
             )
+            # A type defined inside a function cannot be imported by name: loading in this
+            # process finds it here.
+            remember_type(type(value))
             store = self.client.artifact_store
             uri = store.version_folder(version_id)
             # The materializer sees a store confined to its own folder: a write elsewhere fails.
@@ -435,7 +470,8 @@ class Pipeline:
         context = _RunContext(client, self, self.config, run_id, run_name, project.id)
         token = _CURRENT.set(context)
         try:
-            self.entrypoint(*args, **kwargs)
+            returned = self.entrypoint(*args, **kwargs)
+            outputs = context.returned_outputs(returned)
             store.flush()
         except BaseException as exc:
             _CURRENT.reset(token)
@@ -452,7 +488,7 @@ class Pipeline:
                 store.finish_run(run_id, status, _error_text(exc))
             raise
         _CURRENT.reset(token)
-        return client._bind(store.finish_run(run_id, ExecutionStatus.COMPLETED, None))
+        return client._bind(store.finish_run(run_id, ExecutionStatus.COMPLETED, None, outputs))
 
     def __repr__(self) -> str:
         return f"<zviz pipeline {self.name}>"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import functools
 import inspect
 import typing
@@ -76,6 +77,22 @@ class Step:
         for spec in self.outputs or ():
             check_path_name(spec.name, f"Output name of step '{self.name}'")
         functools.update_wrapper(self, func)
+
+    def with_options(
+        self,
+        enable_artifact_visualization: bool | None = None,
+        output_materializers: type[BaseMaterializer]
+        | Mapping[str, type[BaseMaterializer]]
+        | None = None,
+    ) -> Step:
+        """A copy of this step with the options given replacing the decorator's (ZenML's
+        `step.with_options`); options left as None keep the decorator's value. Returns the copy."""
+        clone = copy.copy(self)
+        if enable_artifact_visualization is not None:
+            clone.enable_artifact_visualization = enable_artifact_visualization
+        if output_materializers is not None:
+            clone.output_materializers = output_materializers
+        return clone
 
     def materializer_override(self, output_name: str) -> type[BaseMaterializer] | None:
         chosen = self.output_materializers

@@ -158,8 +158,8 @@ CREATE TABLE store_changes (id INTEGER PRIMARY KEY, token VARCHAR NOT NULL);
 INSERT INTO store_changes VALUES (1, 'initial');
 """
 
-# v7: what a pipeline function returned, as {output name: artifact version id}, written when the
-# run completes (ZenML's `run.outputs`). Runs are shared by snapshot config, so this belongs to
+# v7: what a pipeline function returned, as [[output name, artifact version id], ...] in the
+# order returned, written when the run completes (ZenML's `run.outputs`). Runs are shared by snapshot config, so this belongs to
 # the run row, not to the snapshot; NULL for runs before v7 and for runs that returned nothing.
 _V7 = """
 ALTER TABLE pipeline_runs ADD COLUMN outputs JSON;
