@@ -65,12 +65,16 @@ def notebook_pipeline():
 run = notebook_pipeline()
 print(run.status.value, run.id)
 """,
-    'run.steps["report"].output.visualize();',
-    'run.steps["picture"].output.visualize();',
-    'run.steps["notes"].output.visualize();',
-    'run.steps["scores"].output.visualize();',
-    'run.steps["frame"].output.visualize();',
+    # No trailing `;`: like ZenML's, visualize() returns None, so a cell shows only the
+    # visualizations (a returned value would add an `Out[...]` text after them).
+    'run.steps["report"].output.visualize()',
+    'run.steps["picture"].output.visualize()',
+    'run.steps["notes"].output.visualize()',
+    'run.steps["scores"].output.visualize()',
+    'run.steps["frame"].output.visualize()',
 ]
+# The visualize() cells, and how many visualizations each artifact has.
+VISUALIZE_CELLS = {3: 1, 4: 1, 5: 1, 6: 1, 7: 2}
 
 
 def _displayed(cell: nbformat.NotebookNode) -> list[dict]:
@@ -156,3 +160,10 @@ def test_markdown_json_and_csv_get_their_mime_types(executed) -> None:
     tables = _displayed(nb.cells[7])
     assert len(tables) == 2  # describe.csv and sample.csv
     assert all("<table" in t["text/html"] for t in tables)
+
+
+def test_each_visualize_cell_shows_exactly_its_visualizations(executed) -> None:
+    nb, _ = executed
+    for index, count in VISUALIZE_CELLS.items():
+        kinds = [o["output_type"] for o in nb.cells[index]["outputs"]]
+        assert kinds == ["display_data"] * count, (nb.cells[index]["source"], kinds)

@@ -48,12 +48,19 @@ def mime_bundle(viz_type: VisualizationType, value: str | bytes) -> dict[str, An
     return {"text/html": shown.to_html() + note, "text/plain": shown.to_string()}
 
 
-def visualize(av: ArtifactVersionResponse, client: Client) -> list[ArtifactVisualizationResponse]:
-    """Show an artifact version's visualizations; see ArtifactVersionResponse.visualize."""
+def visualize(
+    av: ArtifactVersionResponse, client: Client
+) -> list[ArtifactVisualizationResponse] | None:
+    """Show an artifact version's visualizations; see ArtifactVersionResponse.visualize.
+
+    Returns None in a notebook (as ZenML's: a returned list would add a text output to the
+    cell after the visualizations), else the visualizations listed.
+    """
+    notebook = in_notebook()
     if not av.visualizations:
         print(f"Artifact '{av.name}' v{av.version} has no visualizations.")
-        return []
-    if not in_notebook():
+        return None if notebook else []
+    if not notebook:
         print(f"Artifact '{av.name}' v{av.version} has {len(av.visualizations)} visualization(s):")
         for viz in av.visualizations:
             print(f"  [{viz.position}] {viz.type.value:<9} {viz.uri}")
@@ -72,4 +79,4 @@ def visualize(av: ArtifactVersionResponse, client: Client) -> list[ArtifactVisua
                 },
                 raw=True,
             )
-    return list(av.visualizations)
+    return None
