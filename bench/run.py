@@ -146,7 +146,9 @@ def worker_pipeline(script: Path, n: int) -> dict[str, Any]:
     run = bench_pipeline()
     assert len(run.steps) == 3, run.steps
     times = [_timed(bench_pipeline)[0] for _ in range(n)]
-    return {"times": times, "module": zviz_core.__file__, "engine": Client().store.kind}
+    # A baseline from before the PostgreSQL engine has no Client.store: it is DuckDB.
+    engine = getattr(getattr(Client(), "store", None), "kind", "duckdb")
+    return {"times": times, "module": zviz_core.__file__, "engine": engine}
 
 
 def worker_curated(n: int) -> dict[str, Any]:
