@@ -551,7 +551,7 @@ def build_rows(
         return row
 
     def at_most(row: Row, limit: float) -> Row:
-        row.target = f"<= {limit:g} {row.unit}"
+        row.target = f"<= {limit:g}x" if row.unit == "x" else f"<= {limit:g} {row.unit}"
         row.result = "SKIP" if row.zviz is None else ("PASS" if row.zviz <= limit else "FAIL")
         return row
 
