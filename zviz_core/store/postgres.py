@@ -43,6 +43,7 @@ _MIGRATION_LOCK = 7_305_113_771
 _ATTEMPT_S = 1.0
 _POOL_RECONNECT_S = 0.5
 _TUPLES_OK = 2  # libpq's PGRES_TUPLES_OK: a result with rows (psycopg.pq.ExecStatus.TUPLES_OK)
+_IDLE = 0  # libpq's PQTRANS_IDLE: no transaction open (psycopg.pq.TransactionStatus.IDLE)
 
 
 def _psycopg() -> Any:
@@ -93,10 +94,17 @@ def _pyformat(sql: str, named: bool) -> str:
 class PgCursor(Cursor):
     """A cursor on a pooled connection; translates `$name` / `?` into psycopg's placeholders."""
 
-    def __init__(self, cur: Any) -> None:
+    def __init__(self, cur: Any, begin_for_set: str | None = None) -> None:
         self._cur = cur
+        # A read unit runs its statements in autocommit (see PostgresDatabase._run_unit) unless
+        # its first statement is a SET (a transaction setting): then it opens this first.
+        self._begin_for_set = begin_for_set
 
     def execute(self, sql: str, params: Params = None) -> PgCursor:
+        if self._begin_for_set is not None:
+            begin, self._begin_for_set = self._begin_for_set, None
+            if sql.lstrip()[:4].upper() == "SET ":
+                self._cur.execute(begin)
         if params is None or (not isinstance(params, dict) and not params):
             self._cur.execute(sql)
         else:
@@ -184,6 +192,9 @@ class PostgresDatabase(Engine):
         timeout_ms = int(self.lock_timeout_s * 1000)
         con.execute(f"SET lock_timeout = {timeout_ms}")
         con.execute("SET idle_in_transaction_session_timeout = 600000")
+        # Read units run in autocommit: this keeps each of their statements read-only, as
+        # BEGIN READ ONLY did. Write units say BEGIN READ WRITE; migrations turn it off.
+        con.execute("SET default_transaction_read_only = on")
 
     def _get_pool(self) -> Any:
         if self._pool is None:
@@ -242,23 +253,32 @@ class PostgresDatabase(Engine):
         started = time.monotonic()
         with self._connection(started) as con:
             self.stats.units += 1
-            cur = PgCursor(con.cursor())
+            # A read unit needs no BEGIN and COMMIT, two of a cold get's three round trips:
+            # in READ COMMITTED, the isolation a transaction had here, each statement sees the
+            # data committed when it starts either way, so its statements run in autocommit
+            # (read-only by the session's default). One whose first statement is a SET (the
+            # store copy's REPEATABLE READ snapshot) gets its transaction.
+            cur = PgCursor(con.cursor(), begin_for_set=None if write else "BEGIN READ ONLY")
             self._local.cursor, self._local.writing = cur, write
             token = uuid.uuid4().hex if write else None
             try:
                 try:
                     # Inside the translation: the server may die between the connection's
                     # check and this first statement.
-                    cur.execute("BEGIN" if write else "BEGIN READ ONLY")
+                    if write:
+                        cur.execute("BEGIN READ WRITE")
                     yield cur
                     if write:
                         cur.execute(
                             "UPDATE store_changes SET token = $t WHERE id = 1", {"t": token}
                         )
                 except BaseException as exc:
-                    with contextlib.suppress(Exception):
-                        cur.execute("ROLLBACK")
+                    if con.info.transaction_status != _IDLE:
+                        with contextlib.suppress(Exception):
+                            cur.execute("ROLLBACK")
                     raise self._translate(exc, time.monotonic() - started) from exc
+                if not write and con.info.transaction_status == _IDLE:
+                    return  # autocommit: nothing to commit
                 try:
                     cur.execute("COMMIT")
                 except psycopg.OperationalError as exc:
@@ -402,11 +422,16 @@ class PostgresDatabase(Engine):
                 version = schema.current_version(cur)
                 schema.check_not_newer(version, self.location)
                 if version < schema.LATEST:
-                    schema.migrate(
-                        cur,
-                        self.location,
-                        lock_sql=f"SELECT pg_advisory_xact_lock({_MIGRATION_LOCK})",
-                    )
+                    con.execute("SET default_transaction_read_only = off")
+                    try:
+                        schema.migrate(
+                            cur,
+                            self.location,
+                            lock_sql=f"SELECT pg_advisory_xact_lock({_MIGRATION_LOCK})",
+                        )
+                    finally:
+                        with contextlib.suppress(Exception):
+                            con.execute("SET default_transaction_read_only = on")
             except StoreError:
                 raise
             except Exception as exc:
