@@ -427,6 +427,8 @@ def measure_side(
         progress(f"{side.label}: pipeline from a fresh process, {sizes.fresh} runs")
         figures["pipeline_fresh_s"] = measure_fresh(side, script, sizes.fresh)
 
+    if side.postgres:
+        figures["round_trip_ms"] = round_trip_ms(side.store("store"))
     progress(f"{side.label}: {sizes.curated} x curated create/get/update/delete, cache on, off")
     for cache in (True, False):
         result = call_worker(side, "curated", "store", sizes.curated, cache=cache)
@@ -449,6 +451,17 @@ def measure_side(
                 raise RuntimeError(f"the store holds {result['total']} runs, not {source.runs}")
             figures[f"list_{label}{'' if cache else '_nocache'}_ms"] = result["ms"]
     return figures
+
+
+def round_trip_ms(url: str, n: int = 500) -> float:
+    """Median milliseconds of `SELECT 1` on one connection: the loopback round trip, which on
+    a shared virtual machine moves several-fold with the host's state (every PostgreSQL
+    statement pays it; the notes print it beside the figures)."""
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as con:
+        times = [_timed(lambda: con.execute("SELECT 1").fetchone())[0] for _ in range(n)]
+    return median_ms(times)
 
 
 def baseline_tree(revision: str, work: Path) -> Path | None:
@@ -697,6 +710,7 @@ def render(rows: list[Row]) -> str:
 
 
 def notes(
+    figures: dict[str, dict[str, Any]],
     zen: dict[str, Any] | None,
     sizes: Sizes,
     quick: bool,
@@ -715,7 +729,13 @@ def notes(
             if busy
             else ""
         ),
-        f"PostgreSQL: {setup['postgres']}",
+        f"PostgreSQL: {setup['postgres']}"
+        + (
+            f"; round trip (SELECT 1 on loopback, median of 500, taken before the curated "
+            f"figures): {figures['postgres']['round_trip_ms']:.3f} ms"
+            if figures.get("postgres")
+            else ""
+        ),
         f"baseline: {setup['baseline']}",
         "ZenML/zviz = how many times faster zviz is; zviz/base = this tree's DuckDB figure over "
         "the baseline revision's (above 1 is slower). ZenML's figures come from "
@@ -833,7 +853,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = build_rows(figures, zen, sizes)
     print(render(rows))
     print()
-    for line in notes(zen, sizes, args.quick, loads, setup):
+    for line in notes(figures, zen, sizes, args.quick, loads, setup):
         print(f"  {line}")
     progress(f"done in {time.perf_counter() - started:.0f} s")
     if args.json:
