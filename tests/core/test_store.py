@@ -24,7 +24,7 @@ from zviz_core.errors import (
     StoreVersionError,
     ZvizError,
 )
-from zviz_core.store import schema
+from zviz_core.store import forget_engines, schema
 from zviz_core.store.db import DB_FILE, DuckCursor
 from zviz_core.types import HTMLString
 
@@ -436,3 +436,38 @@ def test_deleting_an_artifact_version_or_run_removes_its_files(client: Client) -
     assert client.list_pipeline_runs().total == 1
     assert client.list_artifact_versions(artifact_name="page").total == 0
     assert first.steps["table"].output.load().shape == (3, 1)
+
+
+@pytest.mark.duckdb_only
+def test_store_busy_names_the_process_that_holds_the_store(
+    zviz_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    Client().list_models()  # the store exists
+    holder = start_python(
+        """
+        import sys, time
+        from pathlib import Path
+        from zviz_core.store.db import Database
+        db = Database.for_home(Path.cwd() / "__HOME__")
+        db._pass_gate(True, time.monotonic())  # a writer that keeps the store to itself
+        print("holding", flush=True)
+        sys.stdin.readline()
+        """.replace("__HOME__", str(zviz_home)),
+        zviz_home,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "holding", holder.stderr.read()
+        monkeypatch.setenv("ZVIZ_LOCK_TIMEOUT", "1")
+        forget_engines()
+        with pytest.raises(StoreBusyError) as busy:
+            Client().create_model("waits")
+        message = str(busy.value)
+        assert f"process {holder.pid}" in message and "took it" in message
+        assert "ZVIZ_LOCK_TIMEOUT" in message
+    finally:
+        holder.stdin.write("done\n")
+        holder.stdin.flush()
+        holder.wait(timeout=30)
+    forget_engines()
+    monkeypatch.setenv("ZVIZ_LOCK_TIMEOUT", "30")
+    assert Client().create_model("after").name == "after"

@@ -23,6 +23,8 @@ except ImportError:  # Windows: no gate, the ATTACH retry alone arbitrates
 import logging
 import os
 import random
+import socket
+import sys
 import threading
 import time
 import uuid
@@ -47,6 +49,8 @@ log = logging.getLogger(__name__)
 DB_FILE = "zviz.duckdb"
 TOKEN_FILE = ".zviz-changes"
 GATE_FILE = ".zviz-gate"
+QUEUE_FILE = ".zviz-queue"
+HOLDER_FILE = ".zviz-holder"
 ALIAS = "zviz_store"
 _PARKED: list[Any] = []
 _LOCK_MARKERS = ("Could not set lock", "Conflicting lock", "database is locked")
@@ -58,6 +62,11 @@ _DAMAGE_MARKERS = (
     "INTERNAL Error",
 )
 DAMAGED_FILE = ".zviz-damaged"
+# A write that defers its checkpoint (a pipeline's steps) still checkpoints after this many
+# deferred writes or this long since the last checkpoint (issue 11: 200 steps with an unbounded
+# WAL took 14 s and kept a reader waiting 13 s).
+WAL_MAX_WRITES = 8
+WAL_MAX_AGE_S = 0.5
 
 
 class DuckCursor(Cursor):
@@ -87,6 +96,20 @@ def _is_lock_error(exc: BaseException) -> bool:
     return isinstance(exc, duckdb.IOException) and any(m in str(exc) for m in _LOCK_MARKERS)
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _program() -> str:
+    return " ".join(os.path.basename(a) for a in sys.argv[:2]) or "python"
+
+
 def _is_damage(exc: BaseException) -> bool:
     return isinstance(exc, duckdb.Error) and any(m in str(exc) for m in _DAMAGE_MARKERS)
 
@@ -113,7 +136,10 @@ class Database(Engine):
         self._writing = False
         self._schema_ready = False
         self._gate: int | None = None
+        self._queue: int | None = None
         self._inode: tuple[int, int] | None = None
+        self._deferred = 0
+        self._checkpointed = time.monotonic()
 
     @property
     def location(self) -> str:
@@ -143,12 +169,13 @@ class Database(Engine):
             db._con = None
             db._reset_after_fork()
             db._depth = 0
-            if db._gate is not None:
-                # Closing is safe after fork (the parent keeps its own descriptor); unlocking an
-                # inherited flock is not: it would release the parent's lock.
-                with contextlib.suppress(OSError):
-                    os.close(db._gate)
-            db._gate = None
+            for fd in (db._gate, db._queue):
+                if fd is not None:
+                    # Closing is safe after fork (the parent keeps its own descriptor);
+                    # unlocking an inherited flock is not: it would release the parent's lock.
+                    with contextlib.suppress(OSError):
+                        os.close(fd)
+            db._gate = db._queue = None
         cls._instances.clear()
 
     # -- connection -----------------------------------------------------------------------------
@@ -160,47 +187,97 @@ class Database(Engine):
             self._con.execute("SET checkpoint_on_detach = 'DISABLED'")
         return self._con
 
+    def _open_lock_file(self, name: str) -> int | None:
+        if fcntl is None:
+            return None
+        for flags in (os.O_RDWR | os.O_CREAT, os.O_RDONLY):
+            try:
+                return os.open(self.home / name, flags, 0o644)
+            except OSError:
+                continue
+        return None
+
     def _gate_fd(self) -> int | None:
-        if self._gate is None and fcntl is not None:
-            path = self.home / GATE_FILE
-            for flags in (os.O_RDWR | os.O_CREAT, os.O_RDONLY):
-                try:
-                    self._gate = os.open(path, flags, 0o644)
-                    break
-                except OSError:
-                    continue
+        if self._gate is None:
+            self._gate = self._open_lock_file(GATE_FILE)
         return self._gate
 
-    def _pass_gate(self, write: bool, started: float) -> None:
-        """Writer preference: a writer holds the gate exclusively from before it attaches until
-        it detaches; a reader only passes through it. So readers that keep overlapping cannot
-        starve a writer: new readers queue at the gate while the current ones drain."""
-        fd = self._gate_fd()
-        if fd is None:
-            return
-        mode = fcntl.LOCK_EX if write else fcntl.LOCK_SH
-        delay = 0.0005
+    def _queue_fd(self) -> int | None:
+        if self._queue is None:
+            self._queue = self._open_lock_file(QUEUE_FILE)
+        return self._queue
+
+    def _take(self, fd: int, mode: int, started: float) -> None:
+        """flock `fd` in `mode`, polling until the lock time-out (flock cannot time out)."""
+        delay = 0.0002
         while True:
             try:
                 fcntl.flock(fd, mode | fcntl.LOCK_NB)
-                break
+                return
             except BlockingIOError:
-                if time.monotonic() - started >= self.lock_timeout_s:
-                    raise self._busy(time.monotonic() - started) from None
+                waited = time.monotonic() - started
+                if waited >= self.lock_timeout_s:
+                    raise self._busy(waited) from None
                 time.sleep(delay)
-                delay = min(delay * 1.5, 0.005)
-        if not write:
-            fcntl.flock(fd, fcntl.LOCK_UN)
+                delay = min(delay * 1.5, 0.002)
+
+    def _pass_gate(self, write: bool, started: float) -> None:
+        """Take turns fairly at the gate (a flock beside the database), before attaching.
+
+        A writer holds the gate exclusively until it detaches; a reader holds it shared until
+        it has attached. Whoever waits announces it on the queue file: a reader holds it shared
+        while it waits, and a writer takes it exclusively before the gate, so a writer cannot
+        take the gate again while a reader is waiting (readers are served between a
+        pipeline's step writes), and readers arriving while a writer waits queue behind it.
+        """
+        gate, queue = self._gate_fd(), self._queue_fd()
+        if gate is None:
+            return
+        if queue is None:
+            self._take(gate, fcntl.LOCK_EX if write else fcntl.LOCK_SH, started)
+            return
+        if write:
+            self._take(queue, fcntl.LOCK_EX, started)
+            try:
+                self._take(gate, fcntl.LOCK_EX, started)
+            finally:
+                fcntl.flock(queue, fcntl.LOCK_UN)
+            self._note_holder()
+            return
+        self._take(queue, fcntl.LOCK_SH, started)
+        try:
+            self._take(gate, fcntl.LOCK_SH, started)
+        finally:
+            fcntl.flock(queue, fcntl.LOCK_UN)
 
     def _leave_gate(self) -> None:
         if self._gate is not None:
             fcntl.flock(self._gate, fcntl.LOCK_UN)
 
+    def _note_holder(self) -> None:
+        """Say who holds the gate, so that a process that times out can tell its user."""
+        with contextlib.suppress(OSError):
+            text = f"{os.getpid()} {socket.gethostname()} {time.time():.3f} {_program()}"
+            (self.home / HOLDER_FILE).write_text(text[:300], encoding="utf-8")
+
+    def _holder(self) -> str:
+        try:
+            pid, host, since, program = (
+                (self.home / HOLDER_FILE).read_text(encoding="utf-8").split(" ", 3)
+            )
+        except (OSError, ValueError):
+            return "another zviz process"
+        held = max(0.0, time.time() - float(since))
+        who = f"process {pid} on {host} ({program.strip()}), which took it {held:.1f} s ago"
+        if host == socket.gethostname() and pid.isdigit() and not _alive(int(pid)):
+            who += " and has exited since (so something else holds the database file)"
+        return who
+
     def _busy(self, waited: float) -> StoreBusyError:
         return StoreBusyError(
-            f"The zviz store at {self.home} stayed locked by another process for "
-            f"{waited:.0f} s. Another zviz process is holding it; try again, or raise "
-            "ZVIZ_LOCK_TIMEOUT if long writes are expected."
+            f"The zviz store at {self.home} could not be used for {waited:.1f} s "
+            f"(ZVIZ_LOCK_TIMEOUT): the last zviz writer to take it was {self._holder()}. Try "
+            "again, or raise ZVIZ_LOCK_TIMEOUT if such long writes are expected."
         )
 
     def _attach(self, read_only: bool, started: float | None = None) -> float:
@@ -323,9 +400,10 @@ class Database(Engine):
             try:
                 waited = self._attach(read_only=not write, started=started)
             except BaseException:
-                if write:
-                    self._leave_gate()
+                self._leave_gate()
                 raise
+            if not write:
+                self._leave_gate()  # attached: DuckDB's own file lock now keeps writers out
             self.stats.units += 1
             if waited > 0.001:
                 self.stats.lock_waits += 1
@@ -367,7 +445,15 @@ class Database(Engine):
                         with contextlib.suppress(duckdb.Error):
                             con.execute("ROLLBACK")
                         raise self._translate_open_error(exc) from exc
-                    if checkpoint:
+                    # Deferred checkpoints are bounded: every reader and writer replays the WAL on
+                    # attach, so an unbounded one makes each unit slower than the last.
+                    self._deferred += 1
+                    if (
+                        checkpoint
+                        or self._deferred >= WAL_MAX_WRITES
+                        or time.monotonic() - self._checkpointed >= WAL_MAX_AGE_S
+                    ):
+                        self._deferred, self._checkpointed = 0, time.monotonic()
                         try:
                             con.execute(f"CHECKPOINT {ALIAS}")
                         except duckdb.Error:
