@@ -20,6 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from zviz_core.store import runs as run_sql  # noqa: E402
 from zviz_core.store import schema  # noqa: E402
 from zviz_core.store.db import DB_FILE, TOKEN_FILE, DuckCursor  # noqa: E402
 
@@ -272,6 +273,7 @@ def fill(
             for sql in _sql_steps(runs, artifact_versions, tiles, pipelines):
                 used = {k: v for k, v in params.items() if f"${k}" in sql}
                 con.execute(sql, used)
+            run_sql.rebuild_counts(DuckCursor(con))
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")

@@ -174,3 +174,35 @@ def test_a_stale_edit_is_refused_and_reverts_nothing(client: Client) -> None:
         client.update_curated_visualization(
             opened.id, display_name="late", expected_updated=other.updated
         )
+
+
+def test_run_totals_stay_true_through_runs_and_deletes(client: Client) -> None:
+    @step
+    def one() -> int:
+        return 1
+
+    @pipeline
+    def kept() -> None:
+        one()
+
+    @pipeline
+    def dropped() -> None:
+        one()
+
+    runs = [kept(), kept(), dropped(), dropped(), dropped()]
+    client.create_project("elsewhere")
+
+    def consistent() -> int:
+        page = client.list_pipeline_runs(size=100)
+        assert page.total == len(page.items)
+        return page.total
+
+    assert consistent() == 5
+    client.delete_pipeline_run(runs[0].id)
+    assert consistent() == 4
+    client.delete_snapshot(runs[2].snapshot_id)
+    assert consistent() == 1
+    client.delete_pipeline(runs[1].pipeline.id)
+    assert consistent() == 0
+    kept()
+    assert consistent() == 1

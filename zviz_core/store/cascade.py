@@ -9,6 +9,7 @@ from uuid import UUID
 
 from zviz_core.access import AccessPolicy
 from zviz_core.store import registry
+from zviz_core.store import runs as run_sql
 from zviz_core.store.engine import Cursor
 
 
@@ -118,6 +119,12 @@ def execute(cur: Cursor, doomed: Plan) -> list[tuple[str, UUID]]:
         if versions
         else []
     )
+    runs = doomed.ids("pipeline_run")
+    if runs:
+        projects = cur.rows(
+            "SELECT project_id FROM pipeline_runs WHERE id = ANY($ids)", {"ids": runs}
+        )
+        run_sql.count_runs(cur, [r[0] for r in projects], -1)
     for name in registry.TILE_TARGETS:
         if doomed.ids(name):
             cur.execute(

@@ -32,6 +32,7 @@ from urllib.parse import urlsplit
 
 from zviz_core.artifacts.store import STORE_ENV, ArtifactStore, is_inside, is_remote, join
 from zviz_core.errors import StoreError
+from zviz_core.store import runs as run_sql
 from zviz_core.store import schema
 from zviz_core.store.engine import Cursor, Engine
 
@@ -57,6 +58,7 @@ SKIPPED_TABLES: dict[str, str] = {
     "store_changes": "the destination keeps its own change token; the copy's commit renews it",
     "login_failures": "failed-login counters are short-lived throttling state",
     "login_cookies": "login cookies belong to the old deployment; users log in again",
+    "run_counts": "derived from pipeline_runs: the destination rebuilds it after loading",
 }
 # The columns holding artifact file locations, rewritten by a copy with `artifacts_to`.
 URI_COLUMNS: dict[str, str] = {
@@ -676,7 +678,8 @@ def _write(
                         )
                     progress.rows(table.name, loaded, table.rows, final=True)
                     written += loaded
-                progress.say("committing")
+            run_sql.rebuild_counts(cur)
+            progress.say("committing")
         finally:
             stop.set()
             with contextlib.suppress(queue.Empty):

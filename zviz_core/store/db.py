@@ -72,6 +72,8 @@ WAL_MAX_AGE_S = 0.5
 class DuckCursor(Cursor):
     """A cursor on the attached DuckDB file."""
 
+    dialect = "duckdb"
+
     def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
         self._con = con
 

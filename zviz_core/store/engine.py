@@ -53,6 +53,8 @@ class _Cache:
 class Cursor(ABC):
     """What a unit of work receives: `execute` with bound parameters, and fetch helpers."""
 
+    dialect: str = ""
+
     @abstractmethod
     def execute(self, sql: str, params: Params = None) -> Cursor: ...
 

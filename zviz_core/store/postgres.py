@@ -94,6 +94,8 @@ def _pyformat(sql: str, named: bool) -> str:
 class PgCursor(Cursor):
     """A cursor on a pooled connection; translates `$name` / `?` into psycopg's placeholders."""
 
+    dialect = "postgres"
+
     def __init__(self, cur: Any, begin_for_set: str | None = None) -> None:
         self._cur = cur
         # A read unit runs its statements in autocommit (see PostgresDatabase._run_unit) unless

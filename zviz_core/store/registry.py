@@ -172,6 +172,7 @@ OTHER_TABLES = (
     "step_inputs",
     "schema_version",
     "store_changes",
+    "run_counts",
     "login_failures",
     "login_cookies",
 )

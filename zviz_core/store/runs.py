@@ -119,8 +119,17 @@ def list_page(
         conds.append("strpos(lower(r.name), lower($needle)) > 0")
         params["needle"] = name_contains
     sql_where = " AND ".join(conds)
+    known = None
+    if conds == ["TRUE", "r.project_id = $project_id"]:
+        # Every run of a project, seen by someone who sees them all: the kept count.
+        known = int(
+            cur.value(
+                "SELECT coalesce(max(runs), 0) FROM run_counts WHERE project_id = $p",
+                {"p": project_id},
+            )
+        )
     rows, total = newest_page(
-        cur, RUN_COLS, RUN_FROM, sql_where, params, "r", limit, offset, "pipeline_runs r"
+        cur, RUN_COLS, RUN_FROM, sql_where, params, "r", limit, offset, "pipeline_runs r", known
     )
     return [run(r) for r in rows], total
 
@@ -229,6 +238,28 @@ def ensure_snapshot(
     return new
 
 
+def rebuild_counts(cur: Cursor) -> None:
+    """Count every project's runs again (after a bulk load that bypassed insert_run)."""
+    cur.execute("DELETE FROM run_counts")
+    cur.execute(
+        "INSERT INTO run_counts (project_id, runs) "
+        "SELECT project_id, count(*) FROM pipeline_runs GROUP BY project_id"
+    )
+
+
+def count_runs(cur: Cursor, project_ids: list[UUID], change: int) -> None:
+    """Add `change` to the run count of each project (once per run in the list)."""
+    per: dict[UUID, int] = {}
+    for key in project_ids:
+        per[key] = per.get(key, 0) + change
+    for key, delta in per.items():
+        cur.execute(
+            "INSERT INTO run_counts (project_id, runs) VALUES ($p, $d) "
+            "ON CONFLICT (project_id) DO UPDATE SET runs = run_counts.runs + $d",
+            {"p": key, "d": delta},
+        )
+
+
 def name_taken(cur: Cursor, name: str) -> bool:
     """Whether a run is already called `name` (run names are unique in a store)."""
     return bool(cur.value("SELECT count(*) FROM pipeline_runs WHERE name = $n", {"n": name}))
@@ -303,6 +334,7 @@ def insert_run(
             "pid": os.getpid(),
         },
     )
+    count_runs(cur, [project_id], 1)
 
 
 def finish_run(
