@@ -33,6 +33,7 @@ def raw_cursor(engine: str, home: Path) -> Iterator[Cursor]:
             yield PgCursor(con.cursor())
         return
     home.mkdir(parents=True, exist_ok=True)
+    forget_engines()  # this process's engine lets go of the file it may still hold
     con = duckdb.connect(str(home / DB_FILE))
     try:
         yield DuckCursor(con)

@@ -214,6 +214,12 @@ def test_existing_folder_that_is_not_writable(
 # -- schema versions ---------------------------------------------------------------------------
 
 
+def _connect(path: str, **kwargs: object) -> duckdb.DuckDBPyConnection:
+    """Open the database file directly, after this process's engine has let go of it."""
+    forget_engines()
+    return duckdb.connect(path, **kwargs)
+
+
 def _stamp() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
@@ -221,7 +227,7 @@ def _stamp() -> datetime:
 def _build_v1_store(home: Path) -> dict[str, uuid.UUID]:
     """A store as zviz's first schema wrote it: a run with an artifact, a model and a tile."""
     home.mkdir(parents=True)
-    con = duckdb.connect(str(home / DB_FILE))
+    con = _connect(str(home / DB_FILE))
     try:
         assert schema.migrate(DuckCursor(con), home, upto=1) == 1
         now = _stamp()
@@ -277,7 +283,7 @@ def _build_v1_store(home: Path) -> dict[str, uuid.UUID]:
 
 
 def _version(home: Path) -> int:
-    con = duckdb.connect(str(home / DB_FILE), read_only=True)
+    con = _connect(str(home / DB_FILE), read_only=True)
     try:
         return con.execute("SELECT max(version) FROM schema_version").fetchone()[0]
     finally:
@@ -316,7 +322,7 @@ def test_store_from_an_older_schema_upgrades_and_keeps_its_data(zviz_home: Path)
 @pytest.mark.duckdb_only
 def test_store_from_a_newer_zviz_is_refused_untouched(zviz_home: Path) -> None:
     zviz_home.mkdir(parents=True)
-    con = duckdb.connect(str(zviz_home / DB_FILE))
+    con = _connect(str(zviz_home / DB_FILE))
     schema.migrate(DuckCursor(con), zviz_home)
     future = schema.LATEST + 7
     con.execute("CREATE TABLE from_the_future (x INTEGER)")
@@ -331,7 +337,7 @@ def test_store_from_a_newer_zviz_is_refused_untouched(zviz_home: Path) -> None:
         assert str(future) in message and "newer" in message and str(zviz_home) in message
         assert isinstance(info.value, StoreError)
     assert _version(zviz_home) == future
-    con = duckdb.connect(str(zviz_home / DB_FILE), read_only=True)
+    con = _connect(str(zviz_home / DB_FILE), read_only=True)
     try:
         assert con.execute("SELECT count(*) FROM models").fetchone()[0] == 0
         assert con.execute("SELECT count(*) FROM pipeline_runs").fetchone()[0] == 0
@@ -342,7 +348,7 @@ def test_store_from_a_newer_zviz_is_refused_untouched(zviz_home: Path) -> None:
 @pytest.mark.duckdb_only
 def test_migration_is_idempotent_on_a_current_store(client: Client, zviz_home: Path) -> None:
     client.create_model(name="m")
-    con = duckdb.connect(str(zviz_home / DB_FILE))
+    con = _connect(str(zviz_home / DB_FILE))
     try:
         assert schema.migrate(DuckCursor(con), zviz_home) == schema.LATEST
         assert con.execute("SELECT count(*) FROM schema_version").fetchone()[0] == schema.LATEST

@@ -18,11 +18,11 @@ from zviz_core.store.db import Database
 
 @pytest.fixture
 def small_disk(tmp_path: Path) -> Iterator[Path]:
-    """A 4 MB tmpfs; skipped (with the reason) where this user may not mount filesystems."""
+    """A 16 MB tmpfs; skipped (with the reason) where this user may not mount filesystems."""
     mount = tmp_path / "disk"
     mount.mkdir()
     done = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mount)],
+        ["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", str(mount)],
         capture_output=True,
         text=True,
     )

@@ -44,6 +44,7 @@ def forget_engines(close: bool = False) -> None:
 
     from zviz_core.store.db import Database
 
+    Database.release_all()
     Database._forget_all()
     if "zviz_core.store.postgres" in sys.modules:
         from zviz_core.store.postgres import PostgresDatabase

@@ -1,18 +1,21 @@
-"""Units of work on the DuckDB metadata file: one transaction each, never holding the file between them.
+"""Units of work on the DuckDB metadata file: one transaction each; the file is held only while busy.
 
 Several processes share a store (the app and pipeline scripts), and DuckDB lets only one process
-open a file at a time. So each unit of work ATTACHes the file to a long-lived in-memory connection,
-runs, and DETACHes it, which releases the OS lock (about 1 ms for a read, 3 ms for a write, against
-12 ms for a fresh `duckdb.connect`). A lock held by another process is waited out with bounded
-exponential backoff and then reported as `StoreBusyError`.
+write a file at a time. A process ATTACHes the file to a long-lived in-memory connection and keeps
+it attached across units of work while it stays busy; it DETACHes (releasing the OS lock) 30 ms
+after its last unit, or within a few ms when another process waits, which waiters announce on a
+queue file beside the database. Processes take turns fairly at a gate file: a writer cannot take
+the store again while a reader waits. A wait that outlasts ZVIZ_LOCK_TIMEOUT is a
+`StoreBusyError` naming the process that held the store.
 
 Reads may be served from a per-process cache. Every write replaces a change token file beside the
-database before it starts and after it commits; a cached read is reused only while the token is
-unchanged, so a write from any process invalidates every other process's cache.
+database before it commits; a cached read is reused only while the token is unchanged, so a write
+from any process invalidates every other process's cache, and a missing token trusts nothing.
 """
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import errno
 
@@ -67,6 +70,10 @@ DAMAGED_FILE = ".zviz-damaged"
 # WAL took 14 s and kept a reader waiting 13 s).
 WAL_MAX_WRITES = 8
 WAL_MAX_AGE_S = 0.5
+# A process keeps the file attached between units while it is busy, and lets go this long after
+# its last unit, or within RELEASE_POLL_S when another process waits (issue 11).
+HOLD_IDLE_S = 0.03
+RELEASE_POLL_S = 0.003
 
 
 class DuckCursor(Cursor):
@@ -142,6 +149,12 @@ class Database(Engine):
         self._inode: tuple[int, int] | None = None
         self._deferred = 0
         self._checkpointed = time.monotonic()
+        self._held: str | None = None
+        self._stale = False
+        self._closed = False
+        self._pid = os.getpid()
+        self._used_at = 0.0
+        self._releaser: threading.Thread | None = None
 
     @property
     def location(self) -> str:
@@ -158,6 +171,13 @@ class Database(Engine):
             return db
 
     @classmethod
+    def release_all(cls) -> None:
+        """Let every Database of this process detach its file now (before forgetting them)."""
+        for db in list(cls._instances.values()):
+            with db._lock:
+                db._release_held()
+
+    @classmethod
     def _forget_all(cls) -> None:
         """Drop every Database of this process (tests; and a forked child, which must start over).
 
@@ -166,9 +186,20 @@ class Database(Engine):
         """
         cls._instances_lock = threading.Lock()
         for db in cls._instances.values():
+            if db._pid == os.getpid() and db._lock.acquire(timeout=10):
+                # Same process (tests): let go of the file (after any unit or release running
+                # in another thread), or a new Database for it here would find it attached.
+                # After a fork the attachment is the parent's: leave it.
+                try:
+                    with contextlib.suppress(Exception):
+                        db._release_held()
+                    db._closed = True
+                finally:
+                    db._lock.release()
             if db._con is not None:
                 _PARKED.append(db._con)
             db._con = None
+            db._held, db._releaser = None, None
             db._reset_after_fork()
             db._depth = 0
             for fd in (db._gate, db._queue):
@@ -239,11 +270,14 @@ class Database(Engine):
             self._take(gate, fcntl.LOCK_EX if write else fcntl.LOCK_SH, started)
             return
         if write:
+            # The queue stays taken until the writer has attached (`_leave_queue`): that is how
+            # a process holding the file attached learns that a writer waits for it.
             self._take(queue, fcntl.LOCK_EX, started)
             try:
                 self._take(gate, fcntl.LOCK_EX, started)
-            finally:
+            except BaseException:
                 fcntl.flock(queue, fcntl.LOCK_UN)
+                raise
             self._note_holder()
             return
         self._take(queue, fcntl.LOCK_SH, started)
@@ -255,6 +289,75 @@ class Database(Engine):
     def _leave_gate(self) -> None:
         if self._gate is not None:
             fcntl.flock(self._gate, fcntl.LOCK_UN)
+
+    def _leave_queue(self) -> None:
+        if self._queue is not None:
+            fcntl.flock(self._queue, fcntl.LOCK_UN)
+
+    def _someone_waits(self) -> bool:
+        """Whether another process waits for the store: waiting readers hold the queue shared,
+        a waiting writer holds it exclusively, so it cannot be taken exclusively here."""
+        queue = self._queue_fd()
+        if queue is None:
+            return False
+        try:
+            fcntl.flock(queue, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(queue, fcntl.LOCK_UN)
+        return False
+
+    def _checkpoint(self, con: duckdb.DuckDBPyConnection) -> None:
+        self._deferred, self._checkpointed = 0, time.monotonic()
+        try:
+            con.execute(f"CHECKPOINT {ALIAS}")
+        except duckdb.Error:
+            # DuckDB invalidates an attachment whose checkpoint failed (a full disk): the next
+            # unit attaches afresh. The WAL keeps what was committed.
+            log.warning("zviz: checkpoint failed; the WAL is kept", exc_info=True)
+            self._stale = True
+
+    def _release_held(self) -> None:
+        """Detach the file this process kept attached (and leave the gate a writer held),
+        checkpointing first what its writes left in the WAL."""
+        if self._held is None:
+            return
+        held, self._held = self._held, None
+        if held == "rw" and self._deferred and not self._stale:
+            self._checkpoint(self._connection())
+        self._stale = False
+        self._detach()
+        if held == "rw":
+            self._leave_gate()
+
+    def _ensure_releaser(self) -> None:
+        if self._releaser is None or not self._releaser.is_alive():
+            self._releaser = threading.Thread(
+                target=self._release_loop, name="zviz-store-releaser", daemon=True
+            )
+            self._releaser.start()
+
+    def _release_loop(self) -> None:
+        """Let go of the file within HOLD_IDLE_S of the last unit, and at once (within a few
+        ms) when another process waits for it."""
+        while not _EXITING and not self._closed:
+            time.sleep(RELEASE_POLL_S)
+            if self._held is None or _EXITING or self._closed:
+                return  # the next unit that keeps the file attached starts a new releaser
+            if not self._lock.acquire(blocking=False):
+                continue
+            try:
+                idle = time.monotonic() - self._used_at
+                if (
+                    self._held is not None
+                    and self._depth == 0
+                    and (idle >= HOLD_IDLE_S or self._someone_waits())
+                ):
+                    self._release_held()
+            except Exception:
+                log.exception("zviz: could not let go of the store")
+            finally:
+                self._lock.release()
 
     def _note_holder(self) -> None:
         """Say who holds the gate, so that a process that times out can tell its user."""
@@ -341,6 +444,18 @@ class Database(Engine):
         with contextlib.suppress(OSError):
             marker.unlink()
 
+    def _refuse_if_read_only(self) -> None:
+        """A store on a read-only filesystem reads, and says so for writes, before any attach."""
+        try:
+            read_only = bool(os.statvfs(self.home).f_flag & os.ST_RDONLY)
+        except (OSError, AttributeError):
+            return
+        if read_only:
+            raise StoreError(
+                f"The zviz store at {self.home} is not writable (Read-only file system). Set "
+                "ZVIZ_HOME to a folder this user can write."
+            )
+
     def _file_identity(self) -> tuple[int, int] | None:
         try:
             st = os.stat(self.path)
@@ -375,10 +490,12 @@ class Database(Engine):
 
     @contextlib.contextmanager
     def unit(self, write: bool = False, checkpoint: bool = True) -> Iterator[Cursor]:
-        """One unit of work: a transaction on the attached file, detached when it ends.
+        """One unit of work: a transaction on the attached file.
 
-        A write checkpoints its WAL into the file unless `checkpoint` is False (a pipeline's
-        steps defer it to the run's last write: readers then replay a few WAL entries).
+        The file stays attached after the unit while this process is busy, and is let go of
+        HOLD_IDLE_S after the last unit or as soon as another process waits for it. Writes
+        leave their WAL for the releaser to checkpoint (bounded by WAL_MAX_WRITES and
+        WAL_MAX_AGE_S meanwhile); `checkpoint` is kept for callers and changes nothing now.
         Raises StoreBusyError when the lock wait runs out and StoreError when the folder cannot
         be used; any exception inside a write rolls the whole transaction back.
         """
@@ -397,19 +514,31 @@ class Database(Engine):
             self.ensure_schema()
             if write:
                 self._refuse_if_damaged()
-            started = time.monotonic()
-            self._pass_gate(write, started)
-            try:
-                waited = self._attach(read_only=not write, started=started)
-            except BaseException:
-                self._leave_gate()
-                raise
-            if not write:
-                self._leave_gate()  # attached: DuckDB's own file lock now keeps writers out
+                self._refuse_if_read_only()
+            # The file stays attached between units while this process is busy (issue 11): a
+            # held attachment serves the next unit if its mode allows and nobody waits.
+            reuse = self._held == "rw" or (self._held == "ro" and not write)
+            if reuse and self._someone_waits():
+                reuse = False
+            if not reuse:
+                self._release_held()
+                started = time.monotonic()
+                self._pass_gate(write, started)
+                try:
+                    waited = self._attach(read_only=not write, started=started)
+                except BaseException:
+                    self._leave_gate()
+                    raise
+                finally:
+                    if write:
+                        self._leave_queue()
+                if not write:
+                    self._leave_gate()  # attached: DuckDB's own file lock keeps writers out
+                self._held = "rw" if write else "ro"
+                if waited > 0.001:
+                    self.stats.lock_waits += 1
+                    self.stats.max_lock_wait_s = max(self.stats.max_lock_wait_s, waited)
             self.stats.units += 1
-            if waited > 0.001:
-                self.stats.lock_waits += 1
-                self.stats.max_lock_wait_s = max(self.stats.max_lock_wait_s, waited)
             self._depth, self._writing = 1, write
             con = self._connection()
             try:
@@ -447,24 +576,27 @@ class Database(Engine):
                         with contextlib.suppress(duckdb.Error):
                             con.execute("ROLLBACK")
                         raise self._translate_open_error(exc) from exc
-                    # Deferred checkpoints are bounded: every reader and writer replays the WAL on
-                    # attach, so an unbounded one makes each unit slower than the last.
+                    # Checkpoints are deferred to when this process lets go of the file (the
+                    # releaser does it, off the caller's path) and bounded meanwhile: every
+                    # attach replays the WAL, so an unbounded one makes each unit slower.
                     self._deferred += 1
                     if (
-                        checkpoint
-                        or self._deferred >= WAL_MAX_WRITES
+                        self._deferred >= WAL_MAX_WRITES
                         or time.monotonic() - self._checkpointed >= WAL_MAX_AGE_S
                     ):
-                        self._deferred, self._checkpointed = 0, time.monotonic()
-                        try:
-                            con.execute(f"CHECKPOINT {ALIAS}")
-                        except duckdb.Error:
-                            log.warning("zviz: checkpoint failed; the WAL is kept", exc_info=True)
+                        self._checkpoint(con)
+            except BaseException:
+                self._release_held()  # after any failure, start the next unit afresh
+                raise
             finally:
                 self._depth, self._writing = 0, False
-                self._detach()
-                if write:
-                    self._leave_gate()
+                self._used_at = time.monotonic()
+                if self._stale:
+                    self._stale = False
+                    with contextlib.suppress(Exception):
+                        self._release_held()
+                if self._held is not None:
+                    self._ensure_releaser()
 
     # -- change token ---------------------------------------------------------------------------
 
@@ -499,6 +631,7 @@ class Database(Engine):
     def _forget_identity(self) -> None:
         """The database file is not the one this process checked (deleted, re-created,
         restored): its schema, projects and cached reads are checked again."""
+        self._release_held()
         self._schema_ready = False
         self.projects.clear()
         with self._lock:
@@ -548,4 +681,19 @@ class Database(Engine):
         self._inode = self._file_identity()
 
 
-os.register_at_fork(after_in_child=Database._forget_all)
+_EXITING = False
+
+
+def _at_exit() -> None:
+    """Let go of every attached file before the interpreter stops (the releaser threads are
+    daemons and must not be inside DuckDB when it does)."""
+    global _EXITING
+    _EXITING = True
+    with contextlib.suppress(Exception):
+        Database.release_all()
+
+
+atexit.register(_at_exit)
+# A forked child must not inherit an attached file (DuckDB would refuse to attach it again in
+# the child), so the parent lets go just before forking.
+os.register_at_fork(before=Database.release_all, after_in_child=Database._forget_all)
