@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import fairness
 import table  # bench/ is on sys.path: these files run as scripts
 from table import fmt, load_average
 
@@ -81,9 +82,11 @@ class Sizes:
     lists: int = 50
     small_store: tuple[int, int, int] = (1_000, 10_000, 100)
     big_store: tuple[int, int, int] = (100_000, 1_000_000, 10_000)
+    fair_steps: int = 400
 
 
 QUICK = Sizes(
+    fair_steps=30,
     imports=1,
     inproc=3,
     fresh=1,
@@ -665,6 +668,30 @@ def build_rows(
             row = Row(f"list 20 runs, {big:,} / {small:,} runs, {cache}", label, "x", scale)
             row.baseline = was
             rows.append(at_most(row, 1.5))
+    fair = duck.get("fair")
+    if fair:
+        steps = sizes.fair_steps
+        row = at_most(
+            Row(
+                f"worst reader wait during a {steps}-step pipeline (reads every 10 ms, cache off)",
+                "DuckDB",
+                "s",
+                fair["max_s"],
+            ),
+            0.5,
+        )
+        if fair["errors"]:
+            row.result = "FAIL"
+        rows.append(row)
+        rows.append(
+            Row(
+                f"that {steps}-step pipeline, while the reader ran "
+                f"({fair['reads']} reads, {fair['errors']} errors)",
+                "DuckDB",
+                "s",
+                fair["pipeline_s"],
+            )
+        )
     rows.append(Row(f"fill_store.fill, {big:,} runs store", "DuckDB", "s", duck["fill_big_s"]))
     if figures.get("postgres"):
         rows.append(
@@ -767,6 +794,8 @@ def measure_all(
     figures["duckdb"] = measure_side(duck, sizes, work, filled)
     figures["duckdb"]["fill_small_s"] = filled["small"].seconds
     figures["duckdb"]["fill_big_s"] = filled["big"].seconds
+    progress(f"a reader listing runs every 10 ms during a {sizes.fair_steps}-step pipeline")
+    figures["duckdb"]["fair"] = fairness.measure(sizes.fair_steps)
     loads["after DuckDB"] = load_average()
 
     tree = None if args.baseline == "none" else baseline_tree(args.baseline, work)

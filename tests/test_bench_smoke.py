@@ -39,6 +39,8 @@ ROWS = [
     ("list 20 runs, 100 in store, cache on", BOTH),
     ("list 20 runs, 1,000 in store, cache on", BOTH),
     ("list 20 runs, 1,000 / 100 runs, cache on", BOTH),
+    ("worst reader wait during a 30-step pipeline", ("DuckDB",)),
+    ("that 30-step pipeline, while the reader ran", ("DuckDB",)),
     ("fill_store.fill", ("DuckDB",)),
     ("store copy of that store into PostgreSQL", ("PostgreSQL",)),
 ]
