@@ -472,7 +472,9 @@ class Pipeline:
         try:
             returned = self.entrypoint(*args, **kwargs)
             outputs = context.returned_outputs(returned)
-            store.flush()
+            finished = store.finish_run(
+                run_id, ExecutionStatus.COMPLETED, None, outputs, after_steps=True
+            )
         except BaseException as exc:
             _CURRENT.reset(token)
             try:
@@ -488,7 +490,7 @@ class Pipeline:
                 store.finish_run(run_id, status, _error_text(exc))
             raise
         _CURRENT.reset(token)
-        return client._bind(store.finish_run(run_id, ExecutionStatus.COMPLETED, None, outputs))
+        return client._bind(finished)
 
     def __repr__(self) -> str:
         return f"<zviz pipeline {self.name}>"

@@ -130,6 +130,9 @@ class Engine(ABC):
         self._writer: ThreadPoolExecutor | None = None
         self._pending: list[Future[Any]] = []
         self._background_error: BaseException | None = None
+        self._batch: list[tuple[Callable[[Cursor], Any], Callable[[], None] | None]] = []
+        self._batch_lock = threading.Lock()
+        self._drain_scheduled = False
 
     @property
     @abstractmethod
@@ -223,27 +226,42 @@ class Engine(ABC):
     ) -> None:
         """Queue a write to run after the queued ones, on this process's writer thread.
 
-        Any later unit of work from another thread first waits for the queue, so this process
-        still reads its own writes. After a failed write the rest of the queue is skipped and
-        `flush_background` raises the failure.
+        Writes queued while the writer is busy are committed together in its next unit of
+        work (one commit for several of a pipeline's steps). Any later unit of work from
+        another thread first waits for the queue, so this process still reads its own writes.
+        After a failed write the rest of the queue is skipped and `flush_background` raises the
+        failure.
         """
         if self._writer is None:
             self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix=WRITER_THREAD)
+        with self._batch_lock:
+            self._batch.append((fn, on_error))
+            if self._drain_scheduled:
+                return
+            self._drain_scheduled = True
+        self._pending.append(self._writer.submit(self._drain, checkpoint))
 
-        def run() -> None:
-            try:
-                if self._background_error is None:
-                    self.write(fn, checkpoint=checkpoint)
-                    return
-            except BaseException as exc:
-                self._background_error = exc
+    def _drain(self, checkpoint: bool) -> None:
+        with self._batch_lock:
+            batch, self._batch = self._batch, []
+            self._drain_scheduled = False
+        try:
+            if self._background_error is None:
+
+                def run_all(cur: Cursor) -> None:
+                    for fn, _ in batch:
+                        fn(cur)
+
+                self.write(run_all, checkpoint=checkpoint)
+                return
+        except BaseException as exc:
+            self._background_error = exc
+        for _, on_error in batch:
             if on_error is not None:
                 try:
                     on_error()
                 except Exception:
                     log.exception("zviz: cleaning up after a failed background write failed")
-
-        self._pending.append(self._writer.submit(run))
 
     def flush_background(self) -> None:
         """Wait for queued background writes; raise the first one's error, if any."""
@@ -258,6 +276,7 @@ class Engine(ABC):
         self._lock = threading.RLock()
         self._writer = None
         self._pending = []
+        self._batch, self._batch_lock, self._drain_scheduled = [], threading.Lock(), False
 
 
 _NAMED = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")

@@ -415,13 +415,16 @@ class Store:
             resource_id,
         )
 
-    def _writable_tile(self, cur: Cursor, policy: AccessPolicy, key: UUID) -> Any:
+    def _writable_tile(
+        self, cur: Cursor, policy: AccessPolicy, key: UUID, ordering: bool = False
+    ) -> Any:
         tile = tile_sql.get(cur, policy, key, hydrate=False)
         if tile is None:
             raise not_found("curated visualization", key)
         rtype = tile.resource_type.value
         self.require_write(cur, policy, rtype, tile.resource_id)
-        cur.serialize(f"tiles:{tile.resource_id}")
+        if ordering:  # a free display order is checked, then taken: writers take turns
+            cur.serialize(f"tiles:{tile.resource_id}")
         return tile
 
     def update_tile(
@@ -435,7 +438,7 @@ class Store:
         changed it since (raises ConflictError otherwise)."""
 
         def write(cur: Cursor) -> CuratedVisualizationResponse:
-            tile = self._writable_tile(cur, policy, key)
+            tile = self._writable_tile(cur, policy, key, ordering="display_order" in changes)
             if expected_updated is not None and tile.updated != expected_updated:
                 raise ConflictError(
                     "This tile was changed by someone else since you opened it: reload to see "
@@ -543,14 +546,22 @@ class Store:
         status: ExecutionStatus,
         error: str | None,
         outputs: dict[str, str] | None = None,
+        after_steps: bool = False,
     ) -> PipelineRunResponse:
         """Mark a run finished, with what its pipeline returned ({output name: artifact version
-        id}, if anything); returns it."""
+        id}, if anything); returns it. `after_steps` commits it together with the step
+        records still queued (one commit), and raises what recording them raised."""
         # Pairs, not an object: dumps sorts keys, and the order returned is the order shown.
         outputs_json = dumps([[name, v] for name, v in outputs.items()]) if outputs else None
+        finished: list[PipelineRunResponse] = []
 
         def write(cur: Cursor) -> PipelineRunResponse:
             run_sql.finish_run(cur, run_id, status, error, now(), outputs_json)
-            return run_sql.get(cur, OWNER, run_id, None)
+            finished.append(run_sql.get(cur, OWNER, run_id, None))
+            return finished[-1]
 
-        return self.write(write)
+        if not after_steps:
+            return self.write(write)
+        self.engine.write_in_background(write)
+        self.flush()
+        return finished[-1]
