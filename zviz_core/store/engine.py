@@ -29,6 +29,7 @@ from zviz_core.errors import ConfigError
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 WRITER_THREAD = "zviz-background-writer"
+MAX_BATCH = 8
 Params = Sequence[Any] | dict[str, Any] | None
 
 
@@ -239,12 +240,17 @@ class Engine(ABC):
             if self._drain_scheduled:
                 return
             self._drain_scheduled = True
-        self._pending.append(self._writer.submit(self._drain, checkpoint))
+            self._pending.append(self._writer.submit(self._drain, checkpoint))
 
     def _drain(self, checkpoint: bool) -> None:
         with self._batch_lock:
-            batch, self._batch = self._batch, []
-            self._drain_scheduled = False
+            # A bounded batch: one unit of work stays short, so other processes waiting for the
+            # store get their turn between batches (a 400-step pipeline queues hundreds).
+            batch, self._batch = self._batch[:MAX_BATCH], self._batch[MAX_BATCH:]
+            if self._batch and self._writer is not None:
+                self._pending.append(self._writer.submit(self._drain, checkpoint))
+            else:
+                self._drain_scheduled = False
         try:
             if self._background_error is None:
 
@@ -265,9 +271,13 @@ class Engine(ABC):
 
     def flush_background(self) -> None:
         """Wait for queued background writes; raise the first one's error, if any."""
-        pending, self._pending = self._pending, []
-        for future in pending:
-            future.result()
+        while True:
+            with self._batch_lock:
+                pending, self._pending = self._pending, []
+            if not pending:
+                break
+            for future in pending:
+                future.result()  # a drain may queue the rest of its batch: loop until none
         error, self._background_error = self._background_error, None
         if error is not None:
             raise error
