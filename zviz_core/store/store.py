@@ -462,6 +462,9 @@ class Store:
         """Delete a tile; raises EntityNotFoundError or AccessDeniedError."""
 
         def write(cur: Cursor) -> None:
+            # One statement when the user may write it; the checks below only name the reason.
+            if tile_sql.delete_writable(cur, policy, key):
+                return
             self._writable_tile(cur, policy, key)
             tile_sql.delete(cur, key)
 

@@ -155,6 +155,18 @@ def update(cur: Cursor, key: UUID, changes: dict, now: Any) -> None:
     )
 
 
+def delete_writable(cur: Cursor, access: AccessPolicy, key: UUID) -> bool:
+    """Delete a tile if the user may write its resource; False when nothing was deleted."""
+    where, params = access.sql("curated", "c", "write")
+    return (
+        cur.value(
+            f"DELETE FROM curated_visualizations AS c WHERE c.id = $key AND {where} RETURNING c.id",
+            {**params, "key": key},
+        )
+        is not None
+    )
+
+
 def delete(cur: Cursor, key: UUID) -> None:
     cur.execute("DELETE FROM curated_visualizations WHERE id = $id", {"id": key})
 
