@@ -438,6 +438,15 @@ class Store:
         changed it since (raises ConflictError otherwise)."""
 
         def write(cur: Cursor) -> CuratedVisualizationResponse:
+            # One statement when no display order must be checked free and the user may write
+            # the tile (and nobody changed it since `expected_updated`); else the checks below,
+            # which also name the reason for a refusal.
+            if (
+                changes
+                and changes.get("display_order") is None
+                and tile_sql.update_writable(cur, policy, key, changes, now(), expected_updated)
+            ):
+                return tile_sql.get(cur, policy, key)
             tile = self._writable_tile(cur, policy, key, ordering="display_order" in changes)
             if expected_updated is not None and tile.updated != expected_updated:
                 raise ConflictError(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC
 from typing import Any
 from uuid import UUID
 
@@ -19,6 +20,7 @@ TILE_COLS = (
     "c.run_name, (SELECT av.uri FROM artifact_versions av WHERE av.id = c.artifact_version_id) "
     "AS folder"
 )
+_FIELDS = {"display_name", "display_order", "layout_size"}
 # Lower display_order first; unset orders last, in creation order. Stated, not left to the engine.
 ORDER = "c.display_order ASC NULLS LAST, c.created ASC, c.id"
 
@@ -143,15 +145,41 @@ def pair_taken(cur: Cursor, viz_id: UUID, resource_type: str, resource_id: UUID)
 
 def update(cur: Cursor, key: UUID, changes: dict, now: Any) -> None:
     """Set the given fields (display_name, display_order, layout_size) of a tile."""
-    allowed = {"display_name", "display_order", "layout_size"}
     if not changes:
         return
-    if set(changes) - allowed:
-        raise ValueError(f"tiles have no fields {sorted(set(changes) - allowed)}")
+    if set(changes) - _FIELDS:
+        raise ValueError(f"tiles have no fields {sorted(set(changes) - _FIELDS)}")
     sets = ", ".join(f"{k} = ${k}" for k in changes)
     cur.execute(
         f"UPDATE curated_visualizations SET {sets}, updated = $t WHERE id = $id",
         {**changes, "t": now, "id": key},
+    )
+
+
+def update_writable(
+    cur: Cursor,
+    access: AccessPolicy,
+    key: UUID,
+    changes: dict,
+    now: Any,
+    expected_updated: Any = None,
+) -> bool:
+    """Set the given fields of a tile if the user may write its resource (and, with
+    `expected_updated`, if it was last changed then); False when nothing was changed."""
+    if set(changes) - _FIELDS:
+        raise ValueError(f"tiles have no fields {sorted(set(changes) - _FIELDS)}")
+    where, params = access.sql("curated", "c", "write")
+    sets = ", ".join([*(f"{k} = ${k}" for k in changes), "updated = $t"])
+    cond = f"c.id = $key AND {where}"
+    values = {**params, **changes, "t": now, "key": key}
+    if expected_updated is not None:
+        cond += " AND c.updated = $expected"
+        values["expected"] = expected_updated.astimezone(UTC).replace(tzinfo=None)
+    return (
+        cur.value(
+            f"UPDATE curated_visualizations AS c SET {sets} WHERE {cond} RETURNING c.id", values
+        )
+        is not None
     )
 
 
