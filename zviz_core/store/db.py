@@ -44,6 +44,7 @@ from zviz_core.errors import (
     StoreError,
 )
 from zviz_core.store.engine import Cursor, Engine, Params, StoreStats
+from zviz_core.store.util import pid_alive
 
 __all__ = ["DB_FILE", "TOKEN_FILE", "Cursor", "Database", "DuckCursor", "StoreStats"]
 
@@ -103,16 +104,6 @@ class DuckCursor(Cursor):
 
 def _is_lock_error(exc: BaseException) -> bool:
     return isinstance(exc, duckdb.IOException) and any(m in str(exc) for m in _LOCK_MARKERS)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _program() -> str:
@@ -374,7 +365,7 @@ class Database(Engine):
             return "another zviz process"
         held = max(0.0, time.time() - float(since))
         who = f"process {pid} on {host} ({program.strip()}), which took it {held:.1f} s ago"
-        if host == socket.gethostname() and pid.isdigit() and not _alive(int(pid)):
+        if host == socket.gethostname() and pid.isdigit() and not pid_alive(int(pid)):
             who += " and has exited since (so something else holds the database file)"
         return who
 

@@ -21,7 +21,7 @@ from zviz_core.models import (
 )
 from zviz_core.store import artifacts
 from zviz_core.store.engine import Cursor
-from zviz_core.store.util import aware, loads, newest_page
+from zviz_core.store.util import aware, loads, newest_page, pid_alive
 
 RUN_COLS = (
     "r.id, r.name, r.status, r.project_id, pl.id AS pipeline_id, pl.name AS pipeline_name, "
@@ -32,20 +32,10 @@ RUN_FROM = "pipeline_runs r JOIN pipelines pl ON pl.id = r.pipeline_id"
 HOST = socket.gethostname()
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def effective_status(status: str, host: str | None, pid: int | None) -> ExecutionStatus:
     """A run still marked running whose process on this host is gone was interrupted."""
     value = ExecutionStatus(status)
-    if value is ExecutionStatus.RUNNING and host == HOST and pid and not _pid_alive(pid):
+    if value is ExecutionStatus.RUNNING and host == HOST and pid and not pid_alive(pid):
         return ExecutionStatus.INTERRUPTED
     return value
 
@@ -120,8 +110,9 @@ def list_page(
         params["needle"] = name_contains
     sql_where = " AND ".join(conds)
     known = None
-    if conds == ["TRUE", "r.project_id = $project_id"]:
-        # Every run of a project, seen by someone who sees them all: the kept count.
+    if cur.dialect == "postgres" and conds == ["TRUE", "r.project_id = $project_id"]:
+        # Every run of a project, seen by someone who sees them all: the kept count (DuckDB
+        # counts in the same query that finds the page's time window, so it needs none).
         known = int(
             cur.value(
                 "SELECT coalesce(max(runs), 0) FROM run_counts WHERE project_id = $p",
