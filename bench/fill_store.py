@@ -150,7 +150,8 @@ def _sql_steps(runs: int, versions: int, tiles: int, pipelines: int) -> list[str
             SELECT ga.id, $project, pp.name || '::' || ga.step || '::output',
                    $base - INTERVAL 1 DAY + to_seconds(ga.pos)
             FROM g_arts ga JOIN g_pipes pp ON pp.p = ga.p""",
-        f"""INSERT INTO artifact_versions
+        f"""INSERT INTO artifact_versions (id, artifact_id, project_id, version, uri, data_type,
+            materializer, run_id, step_run_id, output_name, metadata, created)
             SELECT s.id, ga.id, $project, s.i // {pipelines} + 1, k.uri, k.data_type,
                    k.materializer, s.run_id, s.step_id, 'output', k.metadata,
                    s.step_start + INTERVAL 2 SECOND
@@ -208,6 +209,9 @@ def _sql_steps(runs: int, versions: int, tiles: int, pipelines: int) -> list[str
                    step_start + INTERVAL 1 HOUR, step_start + INTERVAL 1 HOUR
             FROM g_targets""",
         schema.BACKFILL_TILE_SOURCES,
+        schema.BACKFILL_TILE_FOLDERS,
+        *schema.BACKFILL_VERSION_NAMES.strip().rstrip(";").split(";"),
+        *schema.REBUILD_ARTIFACT_COUNTS.strip().rstrip(";").split(";"),
     ]
 
 

@@ -366,11 +366,31 @@ class Client:
         artifact_name: str | None = None,
         page: int = 1,
         size: int = 20,
+        search: str | None = None,
+        pipeline_name: str | None = None,
+        visualization_type: VisualizationType | str | None = None,
     ) -> Page[ArtifactVersionResponse]:
-        """A page of readable artifact versions of the active project, newest first."""
+        """A page of readable artifact versions of the active project, newest first.
+
+        `name_contains` matches part of the artifact's name (as ZenML's filter does); `search`
+        matches versions where each of its words appears in the artifact's name or in its
+        run's, pipeline's or step's name, case-insensitively, and counts at most 10,000 matches
+        (`Page.total_capped` then says there are more). `pipeline_name` and
+        `visualization_type` keep versions made by that pipeline, or with a visualization of
+        that type. Raises InvalidInputError for a bad page, size, id or type.
+        """
         limit, offset = page_bounds(page, size)
         rid = None if run_id is None else require_uuid(run_id, "run_id")
-        items, total = self._store.versions(
+        vtype = None
+        if visualization_type is not None:
+            try:
+                vtype = VisualizationType(visualization_type).value
+            except ValueError:
+                kinds = ", ".join(t.value for t in VisualizationType)
+                raise InvalidInputError(
+                    f"visualization_type must be one of {kinds}, not {visualization_type!r}."
+                ) from None
+        items, total, capped = self._store.versions(
             self._policy,
             project_id=self.active_project.id,
             name_contains=name_contains,
@@ -378,9 +398,16 @@ class Client:
             artifact_name=artifact_name,
             limit=limit,
             offset=offset,
+            search=search or None,
+            pipeline_name=pipeline_name or None,
+            visualization_type=vtype,
         )
         return Page(
-            items=[self._bind(a.model_copy()) for a in items], total=total, page=page, size=size
+            items=[self._bind(a.model_copy()) for a in items],
+            total=total,
+            page=page,
+            size=size,
+            total_capped=capped,
         )
 
     def delete_artifact_version(self, artifact_version_id: UUID | str) -> None:

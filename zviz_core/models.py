@@ -49,12 +49,16 @@ class _Bound(_Model):
 
 
 class Page(_Model, Generic[T]):
-    """One page of a list: `items`, the `total` number matching, and where this page is."""
+    """One page of a list: `items`, the `total` number matching, and where this page is.
+
+    `total_capped` says that more than `total` match: a search stops counting there.
+    """
 
     items: list[T]
     total: int
     page: int
     size: int
+    total_capped: bool = False
 
     @property
     def total_pages(self) -> int:

@@ -190,6 +190,25 @@ def test_artifacts_search_and_open(open_page, run: PipelineRunResponse) -> None:
     assert json.loads(at.json[-1].value) == {"accuracy": 0.93, "per_class": {"a": 0.9, "b": 0.95}}
 
 
+def test_artifacts_search_words_and_filters_live_in_the_url(
+    open_page, run: PipelineRunResponse
+) -> None:
+    # words match the artifact's, run's, pipeline's or step's names, in any order
+    at = open_page("artifacts", q="everything REPORT")
+    no_exception(at)
+    assert [label for label in link_labels(at) if " v1" in label] == ["report v1"]
+    at = open_page("artifacts", type="image")
+    assert [label for label in link_labels(at) if " v1" in label] == ["picture v1"]
+    at = open_page("artifacts", pipeline="everything", q="nothing-like-this")
+    assert "No artifacts match." in texts(at, "info")
+    at.selectbox(key="artifacts-type").select("markdown").run()
+    assert at.query_params["type"] == "markdown"
+    # a type the URL made up is no filter, not an error
+    at = open_page("artifacts", type="<script>")
+    no_exception(at)
+    assert "report v1" in link_labels(at)
+
+
 def test_runs_list_filters_by_creation_date(open_page, run) -> None:
     today = datetime.now(UTC).date()
     at = open_page("runs", **{"from": today + timedelta(days=2)})

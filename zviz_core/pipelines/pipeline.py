@@ -218,6 +218,8 @@ class _RunContext:
             inputs=inputs,
             stored=stored or [],
             error=error,
+            run_name=self.run_name,
+            pipeline_name=self.pipeline.name,
         )
 
     def _record_failure(

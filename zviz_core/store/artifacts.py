@@ -14,11 +14,11 @@ from zviz_core.store.util import aware, loads, newest_page
 
 VERSION_COLS = (
     "av.id, a.name, av.version, av.artifact_id, av.project_id, av.uri, av.data_type, "
-    "av.materializer, av.run_id, av.step_run_id, av.output_name, av.metadata, av.created"
+    "av.materializer, av.run_id, av.step_run_id, av.output_name, av.metadata, av.created, "
+    "av.run_name, av.step_name, av.pipeline_name"
 )
 ORDER = "av.created, av.id"
-# Only the small artifacts table is joined: run, step and pipeline names are looked up by id
-# afterwards, so the big tables are read through their indexes, never scanned.
+# Only the small artifacts table is joined: a version keeps its run, step and pipeline names.
 VERSION_FROM = "artifact_versions av JOIN artifacts a ON a.id = av.artifact_id"
 # `folder` is the artifact version's own folder: the visualization's file must lie inside it.
 VIZ_COLS = "v.id, v.type, v.uri, v.artifact_version_id, v.position, av.uri AS folder"
@@ -38,9 +38,8 @@ def visualization(row: dict[str, Any]) -> ArtifactVisualizationResponse:
 
 
 def _version(
-    row: dict[str, Any], vizs: list[ArtifactVisualizationResponse], names: dict[Any, tuple]
+    row: dict[str, Any], vizs: list[ArtifactVisualizationResponse]
 ) -> ArtifactVersionResponse:
-    run_name, pipeline_name = names.get(row["run_id"], (None, None))
     return ArtifactVersionResponse(
         id=row["id"],
         name=row["name"],
@@ -56,9 +55,9 @@ def _version(
         metadata=loads(row["metadata"]),
         created=aware(row["created"]),
         visualizations=vizs,
-        run_name=run_name,
-        step_name=names.get(row["step_run_id"], (None,))[0],
-        pipeline_name=pipeline_name,
+        run_name=row["run_name"],
+        step_name=row["step_name"],
+        pipeline_name=row["pipeline_name"],
     )
 
 
@@ -80,32 +79,6 @@ def visualizations_for(
     return out
 
 
-def source_names(cur: Cursor, run_ids: set[Any], step_ids: set[Any]) -> dict[Any, tuple]:
-    """{run id: (run name, pipeline name), step id: (step name,)} by indexed lookups."""
-    names: dict[Any, tuple] = {}
-    run_ids.discard(None)
-    step_ids.discard(None)
-    if run_ids:
-        runs = cur.rows(
-            "SELECT id, name, pipeline_id FROM pipeline_runs WHERE id = ANY($ids)",
-            {"ids": list(run_ids)},
-        )
-        pipelines = dict(
-            cur.rows(
-                "SELECT id, name FROM pipelines WHERE id = ANY($ids)",
-                {"ids": list({r[2] for r in runs})},
-            )
-        )
-        for key, run, pipeline_id in runs:
-            names[key] = (run, pipelines.get(pipeline_id))
-    if step_ids:
-        for key, step in cur.rows(
-            "SELECT id, name FROM step_runs WHERE id = ANY($ids)", {"ids": list(step_ids)}
-        ):
-            names[key] = (step,)
-    return names
-
-
 def versions_where(
     cur: Cursor,
     cond: str,
@@ -124,8 +97,7 @@ def versions_where(
 
 def _with_details(cur: Cursor, rows: list[dict[str, Any]]) -> list[ArtifactVersionResponse]:
     vizs = visualizations_for(cur, [r["id"] for r in rows])
-    names = source_names(cur, {r["run_id"] for r in rows}, {r["step_run_id"] for r in rows})
-    return [_version(r, vizs.get(r["id"], []), names) for r in rows]
+    return [_version(r, vizs.get(r["id"], [])) for r in rows]
 
 
 def get(cur: Cursor, access: AccessPolicy, key: UUID) -> ArtifactVersionResponse | None:
@@ -133,6 +105,16 @@ def get(cur: Cursor, access: AccessPolicy, key: UUID) -> ArtifactVersionResponse
     params["key"] = key
     found = versions_where(cur, f"av.id = $key AND {where}", params)
     return found[0] if found else None
+
+
+SEARCH_CAP = 10_000
+# Where a searched word may appear: the artifact's name, or its run's, pipeline's or step's.
+_SEARCHED = ("a.name", "av.run_name", "av.pipeline_name", "av.step_name")
+
+
+def search_words(text: str | None) -> list[str]:
+    """The distinct lower-case words of a search, in order (at most 8)."""
+    return list(dict.fromkeys((text or "").lower().split()))[:8]
 
 
 def list_page(
@@ -145,35 +127,84 @@ def list_page(
     artifact_name: str | None,
     limit: int,
     offset: int,
-) -> tuple[list[ArtifactVersionResponse], int]:
-    """A page of readable artifact versions, newest first, and the total matching."""
+    search: str | None = None,
+    pipeline_name: str | None = None,
+    visualization_type: str | None = None,
+) -> tuple[list[ArtifactVersionResponse], int, bool]:
+    """A page of readable artifact versions, newest first, the number matching, and whether
+    that number is only a lower bound (a search matching more than SEARCH_CAP versions)."""
     where, params = access.sql("artifact_version", "av")
     conds = [where]
     if project_id is not None:
         conds.append("av.project_id = $project_id")
         params["project_id"] = project_id
-    if run_id is not None:
-        conds.append("av.run_id = $run_id")
-        params["run_id"] = run_id
+    # Conditions on the artifact alone: with every version readable, the kept per-artifact
+    # counts answer how many match, without reading the versions.
+    named: list[str] = []
     if artifact_name is not None:
-        conds.append("a.name = $aname")
+        named.append("a.name = $aname")
         params["aname"] = artifact_name
     if name_contains:
-        conds.append("strpos(lower(a.name), lower($needle)) > 0")
+        named.append("strpos(lower(a.name), lower($needle)) > 0")
         params["needle"] = name_contains
-    needs_name = artifact_name is not None or bool(name_contains)
+    conds += named
+    scanned = []
+    if run_id is not None:
+        scanned.append("av.run_id = $run_id")
+        params["run_id"] = run_id
+    if pipeline_name is not None:
+        scanned.append("av.pipeline_name = $pname")
+        params["pname"] = pipeline_name
+    if visualization_type is not None:
+        scanned.append(
+            "av.id IN (SELECT _vt.artifact_version_id FROM artifact_visualizations _vt "
+            "WHERE _vt.type = $vtype)"
+        )
+        params["vtype"] = visualization_type
+    for i, word in enumerate(search_words(search)):
+        params[f"w{i}"] = word
+        scanned.append(
+            "(" + " OR ".join(f"strpos(lower({col}), $w{i}) > 0" for col in _SEARCHED) + ")"
+        )
+    conds += scanned
+    sql_where = " AND ".join(conds)
+    span, capped = None, False
+    if where == "TRUE" and project_id is not None and not scanned:
+        span = cur.row(
+            "SELECT coalesce(sum(a.versions), 0), min(a.created), max(a.latest_at) "
+            f"FROM artifacts a WHERE {' AND '.join(['a.project_id = $project_id', *named])}",
+            params,
+        )
+    elif search_words(search):
+        # A search counts its matches up to SEARCH_CAP only: past that, a count would read
+        # every version of a big store, and "10,000+" tells the user as much.
+        found = int(
+            cur.value(
+                f"SELECT count(*) FROM (SELECT 1 FROM {VERSION_FROM} WHERE {sql_where} "
+                f"LIMIT {SEARCH_CAP + 1}) _m",
+                params,
+            )
+        )
+        capped = found > SEARCH_CAP
+        bounds_where = "a.project_id = $project_id" if project_id is not None else "TRUE"
+        oldest, newest = cur.row(
+            f"SELECT min(a.created), max(a.latest_at) FROM artifacts a WHERE {bounds_where}",
+            {"project_id": project_id} if project_id is not None else {},
+        ) or (None, None)
+        span = (min(found, SEARCH_CAP), oldest, newest)
     rows, total = newest_page(
         cur,
         VERSION_COLS,
         VERSION_FROM,
-        " AND ".join(conds),
+        sql_where,
         params,
         "av",
         limit,
         offset,
-        None if needs_name else "artifact_versions av",
+        None if named or scanned else "artifact_versions av",
+        span=span,
     )
-    return _with_details(cur, rows), total
+    return _with_details(cur, rows), total, capped
 
 
 def get_visualization(
@@ -205,6 +236,9 @@ def insert_version(
     metadata_json: str,
     now: Any,
     visualizations: list[tuple[str, str]],
+    run_name: str | None = None,
+    step_name: str | None = None,
+    pipeline_name: str | None = None,
 ) -> int:
     """Insert the next version of an artifact (created on first use); returns its version number.
 
@@ -217,12 +251,15 @@ def insert_version(
         {"id": uuid.uuid4(), "p": project_id, "n": name, "t": now},
     )
     artifact_id, version = cur.row(
-        "UPDATE artifacts SET latest_version = latest_version + 1 "
-        "WHERE project_id = $p AND name = $n RETURNING id, latest_version",
-        {"p": project_id, "n": name},
+        "UPDATE artifacts SET latest_version = latest_version + 1, versions = versions + 1, "
+        "latest_at = $t WHERE project_id = $p AND name = $n RETURNING id, latest_version",
+        {"p": project_id, "n": name, "t": now},
     )
     cur.execute(
-        "INSERT INTO artifact_versions VALUES ($id, $a, $p, $v, $uri, $dt, $m, $run, $step, $out, $meta, $t)",
+        "INSERT INTO artifact_versions (id, artifact_id, project_id, version, uri, data_type, "
+        "materializer, run_id, step_run_id, output_name, metadata, created, run_name, step_name, "
+        "pipeline_name) VALUES ($id, $a, $p, $v, $uri, $dt, $m, $run, $step, $out, $meta, $t, "
+        "$rname, $sname, $pname)",
         {
             "id": version_id,
             "a": artifact_id,
@@ -236,6 +273,9 @@ def insert_version(
             "out": output_name,
             "meta": metadata_json,
             "t": now,
+            "rname": run_name,
+            "sname": step_name,
+            "pname": pipeline_name,
         },
     )
     cur.insert_rows(

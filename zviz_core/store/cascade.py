@@ -109,16 +109,23 @@ def execute(cur: Cursor, doomed: Plan) -> list[tuple[str, UUID]]:
     """Delete what the plan holds; returns (folder, id) of each deleted artifact version, whose
     files are removed once the transaction committed."""
     versions = doomed.ids("artifact_version")
-    folders = (
-        [
-            (r[0], r[1])
-            for r in cur.rows(
-                "SELECT uri, id FROM artifact_versions WHERE id = ANY($ids)", {"ids": versions}
-            )
-        ]
+    rows = (
+        cur.rows(
+            "SELECT uri, id, artifact_id FROM artifact_versions WHERE id = ANY($ids)",
+            {"ids": versions},
+        )
         if versions
         else []
     )
+    folders = [(r[0], r[1]) for r in rows]
+    per_artifact: dict[UUID, int] = {}
+    for _, _, artifact_id in rows:
+        per_artifact[artifact_id] = per_artifact.get(artifact_id, 0) + 1
+    for artifact_id, gone in per_artifact.items():
+        cur.execute(
+            "UPDATE artifacts SET versions = versions - $n WHERE id = $a",
+            {"n": gone, "a": artifact_id},
+        )
     runs = doomed.ids("pipeline_run")
     if runs:
         projects = cur.rows(

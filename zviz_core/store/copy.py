@@ -61,10 +61,10 @@ SKIPPED_TABLES: dict[str, str] = {
     "run_counts": "derived from pipeline_runs: the destination rebuilds it after loading",
 }
 # The columns holding artifact file locations, rewritten by a copy with `artifacts_to`.
-URI_COLUMNS: dict[str, str] = {
-    "artifact_versions": "uri",
-    "artifact_visualizations": "uri",
-    "curated_visualizations": "viz_uri",
+URI_COLUMNS: dict[str, tuple[str, ...]] = {
+    "artifact_versions": ("uri",),
+    "artifact_visualizations": ("uri",),
+    "curated_visualizations": ("viz_uri", "viz_folder"),
 }
 # What a user calls the rows of a table, for the "not empty" message.
 _NOUNS = {
@@ -305,7 +305,7 @@ class _ArtifactMove:
 def _check_uris(cur: Cursor, move: _ArtifactMove) -> None:
     """Refuse unless every file location lies under the source artifact root, as written."""
     prefix = move.old + move.sep
-    for table, column in URI_COLUMNS.items():
+    for table, column in ((t, c) for t, cols in URI_COLUMNS.items() for c in cols):
         outside, example = cur.row(
             f"SELECT count(*), min({column}) FROM {table} WHERE {column} IS NOT NULL "
             f"AND substr({column}, 1, {len(prefix)}) <> $p",
@@ -490,9 +490,9 @@ def _exporter(
         for table in plan:
             if stop.is_set():
                 return
-            rewrite = URI_COLUMNS.get(table.name) if move is not None else None
+            rewrite = URI_COLUMNS.get(table.name, ()) if move is not None else ()
             select = ", ".join(
-                move.select(c) if move is not None and c == rewrite else c for c in table.columns
+                move.select(c) if move is not None and c in rewrite else c for c in table.columns
             )
             path = tmp / f"{table.name}.csv"
             _export(cur, kind, table, select, path)

@@ -66,11 +66,12 @@ _DAMAGE_MARKERS = (
     "INTERNAL Error",
 )
 DAMAGED_FILE = ".zviz-damaged"
-# A write that defers its checkpoint (a pipeline's steps) still checkpoints after this many
-# deferred writes or this long since the last checkpoint (issue 11: 200 steps with an unbounded
-# WAL took 14 s and kept a reader waiting 13 s).
-WAL_MAX_WRITES = 8
-WAL_MAX_AGE_S = 0.5
+# Writes leave their WAL to be checkpointed when this process lets go of the file, and at the
+# latest after this many writes or this long since the last checkpoint. The WAL is replayed by
+# every attach (issue 11: 200 steps, each attaching anew with an unbounded WAL, took 14 s); a
+# held attachment replays nothing, so the bound only keeps the release-time checkpoint short.
+WAL_MAX_WRITES = 32
+WAL_MAX_AGE_S = 1.0
 # A process keeps the file attached between units while it is busy, and lets go this long after
 # its last unit, or within RELEASE_POLL_S when another process waits (issue 11).
 HOLD_IDLE_S = 0.03
@@ -81,6 +82,7 @@ class DuckCursor(Cursor):
     """A cursor on the attached DuckDB file."""
 
     dialect = "duckdb"
+    writers_take_turns = True
 
     def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
         self._con = con

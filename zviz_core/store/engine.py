@@ -55,6 +55,9 @@ class Cursor(ABC):
     """What a unit of work receives: `execute` with bound parameters, and fetch helpers."""
 
     dialect: str = ""
+    # Whether write transactions never overlap (DuckDB's take turns at the store's gate), so a
+    # check and the write it guards may share one statement without a lock.
+    writers_take_turns: bool = False
 
     @abstractmethod
     def execute(self, sql: str, params: Params = None) -> Cursor: ...

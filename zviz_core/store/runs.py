@@ -268,6 +268,8 @@ def step_record(
     inputs: dict[str, UUID],
     stored: list[dict[str, Any]],
     error: str | None,
+    run_name: str | None = None,
+    pipeline_name: str | None = None,
 ) -> Callable[[Cursor], None]:
     """The write that records a finished step: its row, input edges and artifact versions;
     with an error, the step and its run as failed."""
@@ -292,7 +294,16 @@ def step_record(
             inputs=inputs,
         )
         for item in stored:
-            artifacts.insert_version(cur, run_id=run_id, step_run_id=step_id, now=finished, **item)
+            artifacts.insert_version(
+                cur,
+                run_id=run_id,
+                step_run_id=step_id,
+                now=finished,
+                run_name=run_name,
+                step_name=name,
+                pipeline_name=pipeline_name,
+                **item,
+            )
         if error:
             finish_run(
                 cur, run_id, ExecutionStatus.FAILED, f"Step '{name}' failed: {error}", finished

@@ -174,6 +174,50 @@ CREATE TABLE run_counts (project_id UUID PRIMARY KEY, runs BIGINT NOT NULL);
 INSERT INTO run_counts SELECT project_id, count(*) FROM pipeline_runs GROUP BY project_id;
 """
 
+# v9 (issue 11), reads that no longer grow with the store:
+# - a tile keeps its source version's folder, as it keeps the rest of what it shows: reading it
+#   was a correlated lookup in artifact_versions, 9x the cost of the tile's own row;
+# - an artifact version keeps the names of its run, step and pipeline (immutable), so a page of
+#   versions is one query, and a search by those names scans one table;
+# - an artifact keeps how many versions it has and when the newest was made, so counting the
+#   versions of a project or of a name searched for reads the small artifacts table.
+BACKFILL_TILE_FOLDERS = """
+UPDATE curated_visualizations SET viz_folder = src.uri
+FROM (SELECT id, uri FROM artifact_versions) src
+WHERE src.id = curated_visualizations.artifact_version_id
+"""
+BACKFILL_VERSION_NAMES = """
+UPDATE artifact_versions SET run_name = src.rname, pipeline_name = src.pname
+FROM (
+    SELECT r.id, r.name AS rname, p.name AS pname
+    FROM pipeline_runs r JOIN pipelines p ON p.id = r.pipeline_id
+) src
+WHERE src.id = artifact_versions.run_id;
+UPDATE artifact_versions SET step_name = src.name
+FROM (SELECT id, name FROM step_runs) src
+WHERE src.id = artifact_versions.step_run_id;
+"""
+REBUILD_ARTIFACT_COUNTS = """
+UPDATE artifacts SET versions = 0, latest_at = NULL;
+UPDATE artifacts SET versions = src.n, latest_at = src.newest
+FROM (
+    SELECT artifact_id, count(*) AS n, max(created) AS newest
+    FROM artifact_versions GROUP BY artifact_id
+) src
+WHERE src.artifact_id = artifacts.id;
+"""
+_V9 = f"""
+ALTER TABLE curated_visualizations ADD COLUMN viz_folder VARCHAR;
+ALTER TABLE artifact_versions ADD COLUMN run_name VARCHAR;
+ALTER TABLE artifact_versions ADD COLUMN step_name VARCHAR;
+ALTER TABLE artifact_versions ADD COLUMN pipeline_name VARCHAR;
+ALTER TABLE artifacts ADD COLUMN versions BIGINT DEFAULT 0;
+ALTER TABLE artifacts ADD COLUMN latest_at TIMESTAMP;
+{BACKFILL_TILE_FOLDERS};
+{BACKFILL_VERSION_NAMES}
+{REBUILD_ARTIFACT_COUNTS}
+"""
+
 MIGRATIONS: list[tuple[int, str]] = [
     (1, _V1),
     (2, _V2),
@@ -183,6 +227,7 @@ MIGRATIONS: list[tuple[int, str]] = [
     (6, _V6),
     (7, _V7),
     (8, _V8),
+    (9, _V9),
 ]
 LATEST = MIGRATIONS[-1][0]
 

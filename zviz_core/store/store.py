@@ -310,8 +310,9 @@ class Store:
 
     def versions(
         self, policy: AccessPolicy, **filters: Any
-    ) -> tuple[list[ArtifactVersionResponse], int]:
-        """A page of readable artifact versions, newest first."""
+    ) -> tuple[list[ArtifactVersionResponse], int, bool]:
+        """A page of readable artifact versions, newest first, the number matching and whether
+        that number is a lower bound (see artifacts.list_page)."""
         return self.read(
             policy,
             lambda cur: artifact_sql.list_page(cur, policy, **filters),
@@ -339,9 +340,29 @@ class Store:
         fields: dict[str, Any],
     ) -> CuratedVisualizationResponse:
         """Pin a visualization on a resource (see Client.create_curated_visualization)."""
-        label = registry.kind(resource_type).label
+        kind = registry.kind(resource_type)
+        label = kind.label
+        project = f"{kind.alias}.id" if resource_type == "project" else f"{kind.alias}.project_id"
+        values = {
+            "id": new_id(),
+            "v": viz_id,
+            "rt": resource_type,
+            "rid": resource_id,
+            "n": fields.get("display_name"),
+            "o": fields.get("display_order"),
+            "s": fields["layout_size"],
+            "t": now(),
+        }
 
         def write(cur: Cursor) -> CuratedVisualizationResponse:
+            cur.serialize(f"tiles:{resource_id}")
+            # Every check and the insert in two statements; when a check fails, nothing was
+            # written and the checks below run one by one to name the reason.
+            made = tile_sql.create_checked(
+                cur, policy, values, (kind.table, kind.alias, project), project_id
+            )
+            if made is not None:
+                return made
             found = artifact_sql.get_visualization(cur, policy, viz_id)
             if found is None:
                 raise not_found("artifact visualization", viz_id)
@@ -357,7 +378,6 @@ class Store:
                     f"The visualization and the {label} are in different projects; a tile can "
                     "only show a visualization of its resource's project."
                 )
-            cur.serialize(f"tiles:{resource_id}")
             if tile_sql.pair_taken(cur, viz.id, resource_type, resource_id):
                 raise EntityExistsError(f"This visualization is already a tile on that {label}.")
             order = fields.get("display_order")
@@ -438,15 +458,15 @@ class Store:
         changed it since (raises ConflictError otherwise)."""
 
         def write(cur: Cursor) -> CuratedVisualizationResponse:
-            # One statement when no display order must be checked free and the user may write
-            # the tile (and nobody changed it since `expected_updated`); else the checks below,
-            # which also name the reason for a refusal.
-            if (
-                changes
-                and changes.get("display_order") is None
-                and tile_sql.update_writable(cur, policy, key, changes, now(), expected_updated)
-            ):
-                return tile_sql.get(cur, policy, key)
+            # One statement when the user may write the tile, nobody changed it since
+            # `expected_updated` and a new display order is free (checked in the statement only
+            # where writers take turns); else the checks below, which also name the reason.
+            if changes and (changes.get("display_order") is None or cur.writers_take_turns):
+                updated = tile_sql.update_writable(
+                    cur, policy, key, changes, now(), expected_updated
+                )
+                if updated is not None:
+                    return updated
             tile = self._writable_tile(cur, policy, key, ordering="display_order" in changes)
             if expected_updated is not None and tile.updated != expected_updated:
                 raise ConflictError(

@@ -17,8 +17,7 @@ TILE_COLS = (
     "c.id, c.project_id, c.artifact_visualization_id, c.artifact_version_id, c.display_name, "
     "c.display_order, c.layout_size, c.resource_type, c.resource_id, c.created, c.updated, "
     "c.viz_type, c.viz_uri, c.viz_position, c.artifact_name, c.artifact_version, c.run_id, "
-    "c.run_name, (SELECT av.uri FROM artifact_versions av WHERE av.id = c.artifact_version_id) "
-    "AS folder"
+    "c.run_name, c.viz_folder AS folder"
 )
 _FIELDS = {"display_name", "display_order", "layout_size"}
 # Lower display_order first; unset orders last, in creation order. Stated, not left to the engine.
@@ -100,22 +99,131 @@ def list_for(
     return [tile(r) for r in rows]
 
 
+_INSERT = (
+    "INSERT INTO curated_visualizations (id, project_id, artifact_visualization_id, "
+    "artifact_version_id, resource_type, resource_id, display_name, display_order, "
+    "layout_size, created, updated, viz_type, viz_uri, viz_position, viz_folder, artifact_name, "
+    "artifact_version, run_id, run_name) VALUES ($id, $p, $v, $av, $rt, $rid, $n, $o, $s, "
+    "$t, $t, $vtype, $vuri, $vpos, $vfolder, $aname, $aversion, $run, $rname)"
+)
+
+
 def insert(cur: Cursor, values: dict) -> None:
     """Insert a tile, copying what it shows of its source (immutable) into the row."""
     source = cur.row(
-        "SELECT a.name, av.version, av.run_id, r.name FROM artifact_versions av "
+        "SELECT a.name, av.version, av.run_id, r.name, av.uri FROM artifact_versions av "
         "JOIN artifacts a ON a.id = av.artifact_id LEFT JOIN pipeline_runs r ON r.id = av.run_id "
         "WHERE av.id = $av",
         {"av": values["av"]},
     )
-    name, version, run_id, run_name = source or (None, None, None, None)
+    name, version, run_id, run_name, folder = source or (None, None, None, None, None)
     cur.execute(
-        "INSERT INTO curated_visualizations (id, project_id, artifact_visualization_id, "
-        "artifact_version_id, resource_type, resource_id, display_name, display_order, "
-        "layout_size, created, updated, viz_type, viz_uri, viz_position, artifact_name, "
-        "artifact_version, run_id, run_name) VALUES ($id, $p, $v, $av, $rt, $rid, $n, $o, $s, "
-        "$t, $t, $vtype, $vuri, $vpos, $aname, $aversion, $run, $rname)",
-        {**values, "aname": name, "aversion": version, "run": run_id, "rname": run_name},
+        _INSERT,
+        {
+            **values,
+            "aname": name,
+            "aversion": version,
+            "run": run_id,
+            "rname": run_name,
+            "vfolder": folder,
+        },
+    )
+
+
+def create_checked(
+    cur: Cursor,
+    access: AccessPolicy,
+    values: dict,
+    target: tuple[str, str, str],
+    project_id: UUID | None,
+) -> CuratedVisualizationResponse | None:
+    """Insert a tile in two statements when every check passes: the visualization is readable,
+    its resource writable and in the same project (and `project_id`, if given), the pair is
+    new and the display order free. None when any check fails (nothing was written); the
+    caller then runs the checks one by one to name the reason.
+
+    `target` is the resource's (table, alias, project column); `values` holds the tile's own
+    fields (id, rt, rid, n, o, s, t) and gains what it copies from its source.
+    """
+    table, alias, project = target
+    rtype = values["rt"]
+    viz_where, params = access.sql("artifact_version", "av")
+    read_where, read_params = access.sql(rtype, alias)
+    write_where, write_params = access.sql(rtype, alias, "write")
+    order_check = (
+        ", EXISTS (SELECT 1 FROM curated_visualizations o WHERE o.resource_id = $rid "
+        "AND o.resource_type = $rt AND o.display_order = $o) AS order_taken"
+        if values["o"] is not None
+        else ", FALSE AS order_taken"
+    )
+    row = cur.dict_row(
+        "SELECT v.id, v.type, v.uri, v.position, v.artifact_version_id, av.uri AS folder, "
+        "av.project_id, a.name AS aname, av.version AS aversion, av.run_id, r.name AS rname, "
+        f"(SELECT {project} FROM {table} {alias} WHERE {alias}.id = $rid AND {read_where} "
+        f"AND {write_where}) AS target_project, "
+        "EXISTS (SELECT 1 FROM curated_visualizations o WHERE o.artifact_visualization_id = $v "
+        f"AND o.resource_id = $rid AND o.resource_type = $rt) AS pair_taken{order_check} "
+        "FROM artifact_visualizations v JOIN artifact_versions av ON av.id = v.artifact_version_id "
+        "JOIN artifacts a ON a.id = av.artifact_id LEFT JOIN pipeline_runs r ON r.id = av.run_id "
+        f"WHERE v.id = $v AND {viz_where}",
+        {
+            **params,
+            **read_params,
+            **write_params,
+            "v": values["v"],
+            "rid": values["rid"],
+            "rt": rtype,
+            **({"o": values["o"]} if values["o"] is not None else {}),
+        },
+    )
+    if (
+        row is None
+        or row["target_project"] is None
+        or row["target_project"] != row["project_id"]
+        or (project_id is not None and project_id != row["project_id"])
+        or row["pair_taken"]
+        or row["order_taken"]
+    ):
+        return None
+    full = {
+        **values,
+        "p": row["project_id"],
+        "av": row["artifact_version_id"],
+        "vtype": row["type"],
+        "vuri": row["uri"],
+        "vpos": row["position"],
+        "vfolder": row["folder"],
+        "aname": row["aname"],
+        "aversion": row["aversion"],
+        "run": row["run_id"],
+        "rname": row["rname"],
+    }
+    cur.execute(_INSERT, full)
+    # The visualization was read through its artifact version's filter, so its source is
+    # readable to this user.
+    return tile(
+        {
+            "id": full["id"],
+            "project_id": full["p"],
+            "artifact_visualization_id": full["v"],
+            "artifact_version_id": full["av"],
+            "display_name": full["n"],
+            "display_order": full["o"],
+            "layout_size": full["s"],
+            "resource_type": rtype,
+            "resource_id": full["rid"],
+            "created": full["t"],
+            "updated": full["t"],
+            "viz_type": full["vtype"],
+            "viz_uri": full["vuri"],
+            "viz_position": full["vpos"],
+            "folder": full["vfolder"],
+            "artifact_name": full["aname"],
+            "artifact_version": full["aversion"],
+            "run_id": full["run"],
+            "run_name": full["rname"],
+            "run_readable": True,
+        }
     )
 
 
@@ -163,9 +271,14 @@ def update_writable(
     changes: dict,
     now: Any,
     expected_updated: Any = None,
-) -> bool:
+) -> CuratedVisualizationResponse | None:
     """Set the given fields of a tile if the user may write its resource (and, with
-    `expected_updated`, if it was last changed then); False when nothing was changed."""
+    `expected_updated`, if it was last changed then, and a new display order is free) and
+    return it; None when nothing was changed.
+
+    The free-order check is part of the statement, which is safe only where writers take
+    turns (`Cursor.writers_take_turns`); elsewhere the caller checks it under a lock first.
+    """
     if set(changes) - _FIELDS:
         raise ValueError(f"tiles have no fields {sorted(set(changes) - _FIELDS)}")
     where, params = access.sql("curated", "c", "write")
@@ -175,12 +288,25 @@ def update_writable(
     if expected_updated is not None:
         cond += " AND c.updated = $expected"
         values["expected"] = expected_updated.astimezone(UTC).replace(tzinfo=None)
-    return (
-        cur.value(
-            f"UPDATE curated_visualizations AS c SET {sets} WHERE {cond} RETURNING c.id", values
+    if changes.get("display_order") is not None:
+        cond += (
+            " AND NOT EXISTS (SELECT 1 FROM curated_visualizations o WHERE o.resource_id = "
+            "c.resource_id AND o.resource_type = c.resource_type AND o.display_order = "
+            "$display_order AND o.id <> c.id)"
         )
-        is not None
+    source_where, _ = access.sql("artifact_version", "_src")
+    if source_where == "TRUE":
+        # Every source is readable to this user: the row comes back with the update.
+        row = cur.dict_row(
+            f"UPDATE curated_visualizations AS c SET {sets} WHERE {cond} "
+            f"RETURNING {TILE_COLS}, TRUE AS run_readable",
+            values,
+        )
+        return None if row is None else tile(row)
+    changed = cur.value(
+        f"UPDATE curated_visualizations AS c SET {sets} WHERE {cond} RETURNING c.id", values
     )
+    return None if changed is None else get(cur, access, key)
 
 
 def delete_writable(cur: Cursor, access: AccessPolicy, key: UUID) -> bool:

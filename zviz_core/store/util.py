@@ -88,6 +88,7 @@ def newest_page(
     offset: int,
     count_source: str | None = None,
     total: int | None = None,
+    span: tuple[int, Any, Any] | None = None,
 ) -> tuple[list[dict[str, Any]], int]:
     """A page of rows (by column name) newest first (by `alias.created`, then id) and the number matching.
 
@@ -97,11 +98,14 @@ def newest_page(
     and widens the slice eightfold whenever it held too few. Rows outside a slice are older than
     every row inside it, so a full page from a slice is the true page. `count_source` is a
     narrower FROM clause for the count when the filters need none of `source`'s joins; `total`
-    the count when the caller knows it (a counter kept by the writes).
+    the count when the caller knows it (a counter kept by the writes), and `span` the count with
+    bounds on the oldest and newest match's `created` (the slices are then estimated from them).
 
     PostgreSQL reads the newest rows through an index on `created` directly, so there the page
     is one ordered query.
     """
+    if span is not None:
+        total = span[0]
     if cur.dialect == "postgres":
         if total is None:
             total = int(
@@ -115,18 +119,20 @@ def newest_page(
             params,
         )
         return rows, total
-    total, oldest, newest = cur.row(
+    total, oldest, newest = span or cur.row(
         f"SELECT count(*), min({alias}.created), max({alias}.created) "
         f"FROM {count_source or source} WHERE {where}",
         params,
     )
     if not total:
         return [], 0
+    if oldest is None or newest is None:
+        oldest = newest = None
     need = offset + limit
     fraction = 4.0 * need / total
     while True:
         cond, window = where, dict(params)
-        if fraction < 1.0:
+        if fraction < 1.0 and newest is not None:
             cond = f"{where} AND {alias}.created >= $zviz_window_start"
             window["zviz_window_start"] = newest - (newest - oldest) * fraction
         rows = cur.dicts(
@@ -134,6 +140,6 @@ def newest_page(
             f"{alias}.id LIMIT {int(limit)} OFFSET {int(offset)}",
             window,
         )
-        if len(rows) == limit or fraction >= 1.0:
+        if len(rows) == limit or fraction >= 1.0 or newest is None:
             return rows, int(total)
         fraction *= 8.0

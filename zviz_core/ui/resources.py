@@ -10,6 +10,7 @@ import streamlit as st
 
 from zviz_core.client import Client
 from zviz_core.enums import VisualizationResourceTypes as R
+from zviz_core.enums import VisualizationType
 from zviz_core.errors import EntityNotFoundError
 from zviz_core.models import (
     ArtifactVersionResponse,
@@ -288,18 +289,53 @@ def artifacts_page(client: Client) -> None:
         st.title(md_escape(f"{av.name} v{av.version}"), anchor=False)
         artifact_version_view(client, av, selected_viz=nav.param("viz"))
 
-    _resource_page(
-        client,
-        nav.ARTIFACTS,
-        "Artifacts",
-        client.get_artifact_version,
-        draw,
-        lambda page, needle: client.list_artifact_versions(
-            name_contains=needle, page=page, size=lists.PAGE_SIZE
-        ),
-        _artifact_row,
-        "No artifacts yet: every value a step returns is stored as an artifact version.",
+    key = nav.param("id")
+    if key:
+        _detail_screen(nav.ARTIFACTS, "All artifacts", client.get_artifact_version, draw, key)
+        return
+    st.title("Artifacts", anchor=False)
+    with st.container(horizontal=True, vertical_alignment="bottom"):
+        needle = lists.url_text_input(
+            "Search",
+            param="q",
+            key="artifacts-q",
+            placeholder="words in artifact, run, pipeline or step names",
+        )
+        pipelines = ["", *sorted(p.name for p in client.list_pipelines(size=500).items)]
+        pipeline = lists.url_selectbox(
+            "Pipeline",
+            pipelines,
+            param="pipeline",
+            key="artifacts-pipeline",
+            format_func=lambda name: name or "Any pipeline",
+        )
+        kinds = ["", *(t.value for t in render.LABELS)]
+        kind = lists.url_selectbox(
+            "Visualization",
+            kinds,
+            param="type",
+            key="artifacts-type",
+            format_func=lambda value: render.LABELS[VisualizationType(value)] if value else "Any",
+        )
+    page = client.list_artifact_versions(
+        search=needle or None,
+        pipeline_name=pipeline or None,
+        visualization_type=kind or None,
+        page=lists.current_page(warn=True),
+        size=lists.PAGE_SIZE,
     )
+    if page.total == 0:
+        filtered = needle or pipeline or kind
+        nothing = "No artifacts yet: every value a step returns is stored as an artifact version."
+        st.info("No artifacts match." if filtered else nothing, icon=":material/info:")
+        return
+    more = "+" if page.total_capped else ""
+    st.caption(f"{page.total:,}{more} {'match' if needle else 'in all'}, newest first")
+    if page.items:
+        lists.rows(page.items, _artifact_row, key="artifacts-rows")
+    else:
+        st.info("This page is past the last one.", icon=":material/info:")
+    lists.paginator(page.total, key="artifacts-page")
 
 
 # -- the project overview -----------------------------------------------------------------------
