@@ -12,6 +12,7 @@ import duckdb
 import pytest
 
 from tests.core.helpers import run_python
+from tests.core.test_schema import raw_cursor
 from zviz_core import Client, pipeline, step
 from zviz_core.errors import ConflictError, RunGoneError, StoreCorruptError, StoreError
 from zviz_core.store import forget_engines
@@ -90,9 +91,8 @@ def test_a_damaged_database_is_one_readable_error_and_takes_no_writes(
     assert "refused:" in done.stdout and "damaged" in done.stdout
 
 
-@pytest.mark.duckdb_only
 def test_a_store_re_created_under_a_running_process_is_seen(
-    client: Client, zviz_home: Path
+    client: Client, zviz_home: Path, engine: str
 ) -> None:
     @pipeline
     def early() -> None:
@@ -100,7 +100,12 @@ def test_a_store_re_created_under_a_running_process_is_seen(
 
     early()
     assert client.list_pipeline_runs().total == 1
-    shutil.rmtree(zviz_home)
+    if engine == "postgres":
+        with raw_cursor(engine, zviz_home) as cur:
+            cur.execute("DROP SCHEMA public CASCADE")
+            cur.execute("CREATE SCHEMA public")
+    else:
+        shutil.rmtree(zviz_home)
     run_python(
         """
         from zviz_core import pipeline, step
@@ -120,6 +125,29 @@ def test_a_store_re_created_under_a_running_process_is_seen(
     runs = client.list_pipeline_runs().items
     assert [r.pipeline.name for r in runs] == ["after_reset"]
     assert runs[0].project_id == client.active_project.id
+    # this process's own writes land in the new store's project too
+    early()
+    assert [r.pipeline.name for r in client.list_pipeline_runs().items] == [
+        "early",
+        "after_reset",
+    ]
+
+
+def test_a_write_after_a_re_creation_lands_in_the_new_store(
+    client: Client, zviz_home: Path, engine: str
+) -> None:
+    """Without any read in between, the first write after a re-creation goes to the new
+    store's project, not to the memoised one of the old store."""
+    client.create_model("before")
+    if engine == "postgres":
+        with raw_cursor(engine, zviz_home) as cur:
+            cur.execute("DROP SCHEMA public CASCADE")
+            cur.execute("CREATE SCHEMA public")
+    else:
+        shutil.rmtree(zviz_home)
+    run_python("from zviz_core import Client; Client().create_model('other')", zviz_home)
+    client.create_model("after")
+    assert {m.name for m in client.list_models().items} == {"other", "after"}
 
 
 def test_deleting_a_running_pipeline_fails_it_and_leaves_nothing(client: Client) -> None:

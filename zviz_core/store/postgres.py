@@ -41,9 +41,15 @@ _MIGRATION_LOCK = 7_305_113_771
 # notice a server that came back after 4 s until 7 or 15 s later. So each attempt is short and
 # our loop in `_connection` (backing off to at most 1 s) asks again until ZVIZ_LOCK_TIMEOUT.
 _ATTEMPT_S = 1.0
+# How long a change token read by check_identity serves the cached read that follows it.
+_TOKEN_REUSE_S = 0.1
 _POOL_RECONNECT_S = 0.5
 _TUPLES_OK = 2  # libpq's PGRES_TUPLES_OK: a result with rows (psycopg.pq.ExecStatus.TUPLES_OK)
 _IDLE = 0  # libpq's PQTRANS_IDLE: no transaction open (psycopg.pq.TransactionStatus.IDLE)
+
+
+# When the store was created: a database dropped and made again (or a schema) is another store.
+_IDENTITY_SQL = "SELECT CAST(applied AS VARCHAR) FROM schema_version WHERE version = 1"
 
 
 def _psycopg() -> Any:
@@ -159,6 +165,10 @@ class PostgresDatabase(Engine):
         self._pool: Any = None
         self._local = threading.local()
         self._schema_ready = False
+        # Which store this process checked (see check_identity), and whether a new connection
+        # since then means it must be checked again.
+        self._identity: str | None = None
+        self._suspect = False
 
     @property
     def location(self) -> str:
@@ -191,6 +201,8 @@ class PostgresDatabase(Engine):
     # -- connections ----------------------------------------------------------------------------
 
     def _configure(self, con: Any) -> None:
+        # A new connection may reach a database re-created since this process checked it.
+        self._suspect = self._identity is not None
         timeout_ms = int(self.lock_timeout_s * 1000)
         con.execute(f"SET lock_timeout = {timeout_ms}")
         con.execute("SET idle_in_transaction_session_timeout = 600000")
@@ -247,6 +259,8 @@ class PostgresDatabase(Engine):
             yield current
             return
         self._wait_background()
+        if self._suspect:  # a new connection since the last check
+            self.check_identity()
         self.ensure_schema()
         yield from self._run_unit(write)
 
@@ -271,9 +285,19 @@ class PostgresDatabase(Engine):
                         cur.execute("BEGIN READ WRITE")
                     yield cur
                     if write:
-                        cur.execute(
-                            "UPDATE store_changes SET token = $t WHERE id = 1", {"t": token}
+                        # The store's identity comes back with the token: a write meant for a
+                        # store since re-created (its memoised ids dead) is rolled back.
+                        found = cur.value(
+                            "UPDATE store_changes SET token = $t WHERE id = 1 "
+                            f"RETURNING ({_IDENTITY_SQL})",
+                            {"t": token},
                         )
+                        if self._identity is not None and found != self._identity:
+                            self._forget_identity()
+                            raise StoreError(
+                                f"The PostgreSQL store ({self.location}) was re-created since "
+                                "this process last used it, so nothing was written; try again."
+                            )
                 except BaseException as exc:
                     if con.info.transaction_status != _IDLE:
                         with contextlib.suppress(Exception):
@@ -375,12 +399,51 @@ class PostgresDatabase(Engine):
     def _read_token(self, limit_s: float | None = _ATTEMPT_S) -> str:
         # Only a cache check: when the server is away, "do not trust the cache" at once, and
         # let the unit of work that follows wait for the server.
+        stashed = getattr(self._local, "token", None)
+        if stashed is not None:
+            self._local.token = None
+            token, at = stashed
+            if time.monotonic() - at < _TOKEN_REUSE_S:
+                return token
         try:
             with self._connection(time.monotonic(), limit_s) as con:
-                row = con.execute("SELECT token FROM store_changes WHERE id = 1").fetchone()
-                return str(row[0]) if row else uuid.uuid4().hex
-        except Exception:
+                row = con.execute(
+                    f"SELECT token, ({_IDENTITY_SQL}) FROM store_changes WHERE id = 1"
+                ).fetchone()
+        except Exception as exc:
+            if isinstance(exc, _psycopg().errors.UndefinedTable):
+                self._forget_identity()  # the schema was dropped under this process
             return uuid.uuid4().hex
+        if row is None:
+            return uuid.uuid4().hex
+        if self._identity is not None and row[1] != self._identity:
+            self._forget_identity()
+            return uuid.uuid4().hex
+        return str(row[0])
+
+    def check_identity(self) -> None:
+        """Check that the database is still the store this process memoised (its projects, its
+        schema), and forget them when it was re-created (dropped and made again, or its schema).
+
+        It reads the change token in the same round trip and keeps it for this thread's next
+        cached read, which follows at once (a Client resolves its project, then reads): the
+        check costs a cached read nothing.
+        """
+        self._suspect = False
+        self._local.token = None
+        if self._identity is None:
+            return
+        token = self._read_token()
+        if self._identity is not None:
+            self._local.token = (token, time.monotonic())
+
+    def _forget_identity(self) -> None:
+        self._schema_ready = False
+        self._identity = None
+        self.projects.clear()
+        with self._lock:
+            self._cache.entries.clear()
+            self._cache.token = None
 
     def read(self, fn: Any, cache_key: Any = None) -> Any:
         """Run `fn` in a read unit, retried once when the connection broke before an answer
@@ -434,10 +497,12 @@ class PostgresDatabase(Engine):
                     finally:
                         with contextlib.suppress(Exception):
                             con.execute("SET default_transaction_read_only = on")
+                identity = cur.value(_IDENTITY_SQL)
             except StoreError:
                 raise
             except Exception as exc:
                 raise self._translate(exc, time.monotonic() - started) from exc
+        self._identity, self._suspect = identity, False
         self._schema_ready = True
 
 
