@@ -459,9 +459,11 @@ class Store:
 
         def write(cur: Cursor) -> CuratedVisualizationResponse:
             # One statement when the user may write the tile, nobody changed it since
-            # `expected_updated` and a new display order is free (checked in the statement only
-            # where writers take turns); else the checks below, which also name the reason.
-            if changes and (changes.get("display_order") is None or cur.writers_take_turns):
+            # `expected_updated` and a new display order is free (where writers overlap, after
+            # taking the tile's resource's lock); else the checks below, which name the reason.
+            if changes:
+                if changes.get("display_order") is not None and not cur.writers_take_turns:
+                    tile_sql.serialize_resource_of(cur, key)
                 updated = tile_sql.update_writable(
                     cur, policy, key, changes, now(), expected_updated
                 )

@@ -264,6 +264,16 @@ def update(cur: Cursor, key: UUID, changes: dict, now: Any) -> None:
     )
 
 
+def serialize_resource_of(cur: Cursor, key: UUID) -> None:
+    """Hold the lock of the resource tile `key` is on, as `Cursor.serialize(f"tiles:{id}")`
+    does, in one statement (PostgreSQL, where writers overlap)."""
+    cur.execute(
+        "SELECT pg_advisory_xact_lock(hashtextextended('tiles:' || CAST(c.resource_id AS "
+        "VARCHAR), 0)) FROM curated_visualizations c WHERE c.id = $key",
+        {"key": key},
+    )
+
+
 def update_writable(
     cur: Cursor,
     access: AccessPolicy,
@@ -276,8 +286,8 @@ def update_writable(
     `expected_updated`, if it was last changed then, and a new display order is free) and
     return it; None when nothing was changed.
 
-    The free-order check is part of the statement, which is safe only where writers take
-    turns (`Cursor.writers_take_turns`); elsewhere the caller checks it under a lock first.
+    The free-order check is part of the statement, which is safe where writers take turns
+    (`Cursor.writers_take_turns`); elsewhere the caller holds the resource's lock first.
     """
     if set(changes) - _FIELDS:
         raise ValueError(f"tiles have no fields {sorted(set(changes) - _FIELDS)}")
