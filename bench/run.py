@@ -916,7 +916,9 @@ def main(argv: list[str] | None = None) -> int:
         "'none' skips it)",
     )
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target fails")
-    parser.add_argument("--worker", choices=["pipeline", "curated", "list", "versions"], help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--worker", choices=["pipeline", "curated", "list", "versions"], help=argparse.SUPPRESS
+    )
     parser.add_argument("-n", type=int, default=1, help=argparse.SUPPRESS)
     parser.add_argument("--script", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)

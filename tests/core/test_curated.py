@@ -207,6 +207,36 @@ def test_update_to_a_used_order_is_refused_and_changes_nothing(
     assert client.update_curated_visualization(first.id, display_order=1).display_order == 1
 
 
+def test_concurrent_moves_to_one_free_order_let_exactly_one_win(
+    client: Client, world: World
+) -> None:
+    """Writers that overlap (PostgreSQL) check a free display order and take it in turns."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    rid = world.targets[T.MODEL]
+    tiles = [
+        client.create_curated_visualization(viz.id, rid, T.MODEL, display_order=i)
+        for i, viz in enumerate(world.vizs)
+    ]
+    for target in (100, 200, 300):
+        start = threading.Barrier(len(tiles))
+
+        def move(tile_id: UUID, target: int = target, start: threading.Barrier = start) -> str:
+            start.wait()
+            try:
+                client.update_curated_visualization(tile_id, display_order=target)
+            except EntityExistsError:
+                return "refused"
+            return "moved"
+
+        with ThreadPoolExecutor(len(tiles)) as pool:
+            outcomes = sorted(pool.map(move, [t.id for t in tiles]))
+        assert outcomes == ["moved"] + ["refused"] * (len(tiles) - 1)
+        orders = [t.display_order for t in client.list_curated_visualizations(T.MODEL, rid)]
+        assert orders.count(target) == 1 and len(orders) == len(tiles)
+
+
 @pytest.mark.parametrize(
     "change",
     [
