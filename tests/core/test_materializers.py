@@ -481,3 +481,24 @@ def test_unknown_visualization_type_is_skipped_with_a_warning(
     assert viz_files(av) == [("markdown", "shout.txt")]
     assert av.visualizations[0].position == 0
     assert any("hologram" in r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        pd.DataFrame({"a": [1.5, 2.5, np.nan, 4.0], "b": [1, 2, 3, 4]}),
+        pd.DataFrame({"only": [np.nan, np.nan]}),
+        pd.DataFrame({"one": [7.0]}),
+        pd.DataFrame({"n": pd.array([1, None, 3], dtype="Int64"), "x": [0.1, 0.2, 0.3]}),
+        pd.DataFrame({"flag": [True, False], "v": [1.0, 2.0]}),
+        pd.DataFrame({"name": ["a", "b"], "v": [1.0, 2.0]}),
+        pd.DataFrame({"a": pd.Series([], dtype=float)}),
+    ],
+    ids=["floats-ints-nan", "all-missing", "one-row", "nullable-int", "bool", "text", "empty"],
+)
+def test_the_describe_summary_matches_pandas(frame: pd.DataFrame) -> None:
+    from zviz_core.materializers.pandas_materializer import describe
+
+    ours, theirs = describe(frame), frame.describe()
+    assert list(ours.index) == list(theirs.index) and list(ours.columns) == list(theirs.columns)
+    pd.testing.assert_frame_equal(ours.astype(float), theirs.astype(float), check_exact=False)

@@ -126,11 +126,14 @@ def normalized(uri: str) -> tuple[str, str]:
     return "file", os.path.realpath(os.path.expanduser(path))
 
 
-def is_inside(uri: str, folder: str, strictly: bool = False) -> bool:
+def is_inside(
+    uri: str, folder: str, strictly: bool = False, base: tuple[str, str] | None = None
+) -> bool:
     """Whether `uri` lies inside `folder` (same scheme, same bucket or root), after resolving
-    `..`, `.` and, for local files, symlinks. `strictly` excludes the folder itself."""
+    `..`, `.` and, for local files, symlinks. `strictly` excludes the folder itself; `base` is
+    `normalized(folder)` when the caller already has it."""
     try:
-        (p1, path), (p2, base) = normalized(uri), normalized(folder)
+        (p1, path), (p2, base) = normalized(uri), base or normalized(folder)
     except ArtifactPathError:
         return False
     if p1 != p2:
@@ -161,6 +164,7 @@ class ArtifactStore:
         )
         self.boundary = boundary or self.root
         self._fs: Any = None
+        self._base: tuple[str, str] | None = None  # normalized(boundary), on first check
 
     @property
     def fs(self) -> Any:
@@ -181,7 +185,10 @@ class ArtifactStore:
 
     def check(self, uri: str, strictly: bool = False, what: str = "") -> str:
         """Return `uri` if it lies inside this store's boundary; raise ArtifactPathError if not."""
-        if not is_inside(uri, self.boundary, strictly):
+        if self._base is None:
+            with contextlib.suppress(ArtifactPathError):
+                self._base = normalized(self.boundary)
+        if not is_inside(uri, self.boundary, strictly, self._base):
             where = (
                 "this artifact version's own folder"
                 if self.boundary != self.root
@@ -203,10 +210,16 @@ class ArtifactStore:
 
     def open(self, path: str, mode: str = "rb") -> IO[Any]:
         """Open a file in the store, making parent folders when writing."""
-        self.check(path)
-        if "w" in mode or "a" in mode:
-            self.makedirs(posixpath.dirname(path) if is_remote(path) else os.path.dirname(path))
-        return self.fs.open(self._path(path), mode)
+        writing = "w" in mode or "a" in mode
+        self.check(path, strictly=writing)
+        local = path if not is_remote(path) else self.fs._strip_protocol(path)
+        if writing:
+            # the parent of a checked path lies inside the boundary too (or is the boundary)
+            self.fs.makedirs(
+                posixpath.dirname(local) if is_remote(path) else os.path.dirname(local),
+                exist_ok=True,
+            )
+        return self.fs.open(local, mode)
 
     def makedirs(self, path: str) -> None:
         self.fs.makedirs(self._path(path), exist_ok=True)
