@@ -16,7 +16,7 @@ st.set_page_config(page_title="zviz", page_icon=":material/insights:", layout="w
 # process, serves a deep link such as /runs by running that page file alone, skipping this
 # entrypoint (and so the login gate).
 page = auth.navigation(nav.pages())
-nav.sync_url()
+nav.sync_url(page)
 session.seed_demo_once()
 with notices.contained(what="This page"):
     page.run()

@@ -15,6 +15,7 @@ SNAPSHOTS = "app_pages/snapshots.py"
 MODELS = "app_pages/models.py"
 DEPLOYMENTS = "app_pages/deployments.py"
 ARTIFACTS = "app_pages/artifacts.py"
+_LAST_PAGE = "zviz.nav.page"  # the url_path of the page this session ran last
 
 
 @dataclass(frozen=True)
@@ -57,21 +58,35 @@ def param(name: str) -> str | None:
 
 
 def set_params(**values: object) -> None:
-    """Set query parameters (str() of each value); None removes one. Keeps the others."""
+    """Set query parameters (str() of each value); None removes one. Keeps the others.
+
+    All changes reach the browser as one address, so they make one history entry (each single
+    write to st.query_params would push one of its own).
+    """
+    wanted = {name: st.query_params.get_all(name) for name in st.query_params}
     for name, value in values.items():
         if value is None or value == "":
-            if name in st.query_params:
-                del st.query_params[name]
-        elif st.query_params.get(name) != str(value):
-            st.query_params[name] = str(value)
+            wanted.pop(name, None)
+        else:
+            wanted[name] = [str(value)]
+    if wanted != {name: st.query_params.get_all(name) for name in st.query_params}:
+        st.query_params.from_dict(wanted)
 
 
-def sync_url() -> None:
-    """Send the query string the script received back to the browser's address bar.
+def sync_url(page: st.Page) -> None:
+    """Send the query string the script received back to the browser's address bar, when the
+    run stays on the page the session showed before.
 
     A page link to the page already open reruns it with the link's query parameters but, in
-    Streamlit 1.67, leaves them out of the address bar; re-sending keeps the URL shareable.
+    Streamlit 1.67, leaves them out of the address bar; re-sending keeps the URL shareable. On a
+    change of page the browser sets the new page's address itself, after this run's messages
+    arrive; a query string sent in the same run would be pushed onto the old page's path (the
+    new page's parameters under the old path, which Back then opens: "No model <run id>").
     """
+    previous = st.session_state.get(_LAST_PAGE)
+    st.session_state[_LAST_PAGE] = page.url_path
+    if previous != page.url_path:
+        return
     st.query_params.from_dict({name: st.query_params.get_all(name) for name in st.query_params})
 
 
