@@ -15,9 +15,11 @@ st.set_page_config(page_title="zviz", page_icon=":material/insights:", layout="w
 # 1.67 starts in its old automatic multipage mode and, until this script has run once in the
 # process, serves a deep link such as /runs by running that page file alone, skipping this
 # entrypoint (and so the login gate).
-page = auth.navigation(nav.pages())
+page = auth.navigation(nav.pages)
 nav.sync_url(page)
 session.seed_demo_once()
+if session.current_user():  # logged out, get_client() would stop the login form
+    nav.explain_hidden(session.get_client().policy)
 with notices.contained(what="This page"):
     page.run()
 render.show_expand_dialog(session.get_client())

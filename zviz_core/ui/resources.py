@@ -37,8 +37,10 @@ def _list_screen(
     key: str,
     nothing: str,
     searchable: bool = True,
+    sees_everything: bool = True,
 ) -> None:
-    """A titled, searchable (name in the URL as `q`), paginated list of rows."""
+    """A titled, searchable (name in the URL as `q`), paginated list of rows; `nothing` is what
+    an empty list says to a user who sees everything."""
     st.title(title, anchor=False)
     needle = ""
     if searchable:
@@ -47,7 +49,16 @@ def _list_screen(
         )
     page = fetch(lists.current_page(warn=True), needle or None)
     if page.total == 0:
-        st.info(f"No {title.lower()} match." if needle else nothing, icon=":material/info:")
+        if needle:
+            st.info(f"No {title.lower()} match.", icon=":material/info:")
+        elif sees_everything:
+            st.info(nothing, icon=":material/info:")
+        else:
+            st.info(
+                f"No {title.lower()} that you may see. An admin can grant you more in the "
+                "access rules.",
+                icon=":material/lock:",
+            )
         return
     st.caption(f"{page.total:,} in all, newest first")
     if page.items:
@@ -107,6 +118,7 @@ def _resource_page(
             key=title.lower(),
             nothing=nothing,
             searchable=searchable,
+            sees_everything=client.policy.read_grants.everything,
         )
 
 
@@ -310,17 +322,24 @@ def overview_page(client: Client) -> None:
     project = client.active_project
     st.title(md_escape(project.name), anchor=False)
     st.caption("Project overview")
+    hidden = {spec.path for spec in nav.out_of_reach(client.policy)}
+    counters = {
+        "Runs": (nav.RUNS, client.list_pipeline_runs),
+        "Pipelines": (nav.PIPELINES, client.list_pipelines),
+        "Models": (nav.MODELS, client.list_models),
+        "Deployments": (nav.DEPLOYMENTS, client.list_deployments),
+        "Artifacts": (nav.ARTIFACTS, client.list_artifact_versions),
+    }
     counts = {
-        "Runs": (client.list_pipeline_runs(size=1).total, nav.RUNS),
-        "Pipelines": (client.list_pipelines(size=1).total, nav.PIPELINES),
-        "Models": (client.list_models(size=1).total, nav.MODELS),
-        "Deployments": (client.list_deployments(size=1).total, nav.DEPLOYMENTS),
-        "Artifacts": (client.list_artifact_versions(size=1).total, nav.ARTIFACTS),
+        label: count(size=1).total
+        for label, (path, count) in counters.items()
+        if path not in hidden
     }
     with st.container(horizontal=True, key="overview-counts"):
-        for label, (count, _) in counts.items():
-            st.metric(label, f"{count:,}", border=True)
-    if counts["Runs"][0] == 0:
+        for label, total in counts.items():
+            st.metric(label, f"{total:,}", border=True)
+    runs = counts.get("Runs", 0)
+    if runs == 0 and nav.RUNS not in hidden:
         empty.no_runs(client.policy.read_grants.everything)
     try:
         client.get_project(project.id)  # the dashboard needs read access to the project itself
@@ -328,6 +347,6 @@ def overview_page(client: Client) -> None:
         st.caption("The project dashboard is not among what you may see.")
     else:
         tiles.tile_grid(client, R.PROJECT, project.id, title="Project dashboard")
-    if counts["Runs"][0]:
+    if runs:
         _recent_runs(client, "Latest runs")
         nav.link(nav.RUNS, "All runs", icon=":material/list:")
