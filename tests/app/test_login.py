@@ -661,3 +661,15 @@ def test_a_page_out_of_reach_still_opens_from_a_link_and_says_why_it_is_empty(
     for page, what in [(nav.RUNS, "runs"), (nav.PIPELINES, "pipelines")]:
         at = logged_in(page, "carol")
         assert any(f"No {what} that you may see" in i for i in texts(at, "info")), texts(at, "info")
+
+
+def test_a_deployment_whose_snapshot_the_viewer_cannot_open_says_so_without_an_error(
+    secured: Path, world: World, hashes: dict[str, str]
+) -> None:
+    config = auth_config(hashes)
+    config["access"]["users"] = {"bob": {"read": ["deployment:serving"]}}
+    secured.write_text(yaml.safe_dump(config), encoding="utf-8")
+    at = logged_in(nav.DEPLOYMENTS, "bob", id=world.deployment_id)
+    assert "a snapshot you cannot open" in texts(at, "caption")
+    assert not at.error, texts(at, "error")
+    assert not [link for link in at.get("page_link") if "snapshots" in link.proto.page]

@@ -256,10 +256,17 @@ def deployments_page(client: Client) -> None:
                 st.caption("no snapshot (it was deleted, or none was given)", width="content")
             else:
                 with contained(what="The snapshot"):
-                    snapshot = client.get_snapshot(deployment.snapshot_id)
-                    nav.link(
-                        nav.SNAPSHOTS, snapshot.name, icon=":material/photo_camera:", id=snapshot.id
-                    )
+                    try:
+                        snapshot = client.get_snapshot(deployment.snapshot_id)
+                    except EntityNotFoundError:  # a deleted snapshot detaches: this one is hidden
+                        st.caption("a snapshot you cannot open", width="content")
+                    else:
+                        nav.link(
+                            nav.SNAPSHOTS,
+                            snapshot.name,
+                            icon=":material/photo_camera:",
+                            id=snapshot.id,
+                        )
         tiles.tile_grid(client, R.DEPLOYMENT, deployment.id, title="Deployment dashboard")
 
     _resource_page(
