@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import html
 from datetime import UTC, datetime, timezone
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import streamlit as st
@@ -32,14 +34,37 @@ def zone() -> timezone | ZoneInfo:
         return UTC
 
 
+def _zone_name(local: datetime) -> str:
+    name = local.tzname() or "UTC"
+    # Zones without an abbreviation name themselves by offset ("+0530"): say what it is from.
+    return (
+        name if name[:1].isalpha() else f"UTC{local.strftime('%z')[:3]}:{local.strftime('%z')[3:]}"
+    )
+
+
 def when(value: datetime | None) -> str:
-    """Return a timestamp in the browser's time zone (UTC when unknown), to the minute."""
+    """Return a timestamp in the browser's time zone (UTC when unknown), to the minute, with the
+    zone's name ("2026-11-30 11:22 CET"); "-" for None."""
     if value is None:
         return "-"
-    tz = zone()
-    local = value.astimezone(tz)
-    suffix = " UTC" if tz is UTC else ""
-    return local.strftime("%Y-%m-%d %H:%M") + suffix
+    local = value.astimezone(zone())
+    return f"{local.strftime('%Y-%m-%d %H:%M')} {_zone_name(local)}"
+
+
+def when_html(value: datetime | None) -> str:
+    """Return `when(value)` as HTML that shows the time in UTC, to the second, on hover (a title
+    attribute). Only for text rendered with unsafe_allow_html whose other parts are escaped with
+    md_escape; the markup holds nothing but the formatted times."""
+    if value is None:
+        return "-"
+    utc = value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    return f'<span title="{html.escape(utc)}">{html.escape(when(value))}</span>'
+
+
+def caption(text: str, **kwargs: Any) -> None:
+    """Draw a caption holding when_html() times; every other part of `text` must already be
+    escaped with md_escape (which leaves no HTML tag)."""
+    st.caption(text, unsafe_allow_html=True, **kwargs)
 
 
 def duration(seconds: float | None) -> str:

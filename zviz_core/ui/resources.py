@@ -125,7 +125,7 @@ def _resource_page(
 def _row(page: str, label: str, icon: str, resource_id: Any, caption: str) -> None:
     with st.container(horizontal=True, vertical_alignment="center", gap="small"):
         nav.link(page, label, icon=icon, id=resource_id)
-        st.caption(caption, width="content")
+        fmt.caption(caption, width="content")
 
 
 # -- pipelines ----------------------------------------------------------------------------------
@@ -136,7 +136,7 @@ def pipelines_page(client: Client) -> None:
 
     def draw(pipeline: PipelineResponse) -> None:
         st.title(md_escape(pipeline.name), anchor=False)
-        st.caption(f"Pipeline · created {fmt.when(pipeline.created)}")
+        fmt.caption(f"Pipeline · created {fmt.when_html(pipeline.created)}")
         tiles.tile_grid(client, R.PIPELINE, pipeline.id, title="Pipeline dashboard")
         _recent_runs(client, "Recent runs", pipeline_id=pipeline.id)
         nav.link(
@@ -158,7 +158,11 @@ def pipelines_page(client: Client) -> None:
         draw,
         lambda page, needle: client.list_pipelines(page, lists.PAGE_SIZE, name_contains=needle),
         lambda p: _row(
-            nav.PIPELINES, p.name, ":material/account_tree:", p.id, f"created {fmt.when(p.created)}"
+            nav.PIPELINES,
+            p.name,
+            ":material/account_tree:",
+            p.id,
+            f"created {fmt.when_html(p.created)}",
         ),
         "No pipelines yet: running a pipeline registers it.",
     )
@@ -173,7 +177,7 @@ def _snapshot_row(snapshot: SnapshotResponse) -> None:
         snapshot.name,
         ":material/photo_camera:",
         snapshot.id,
-        f"{snapshot.pipeline_name} · created {fmt.when(snapshot.created)}",
+        f"{md_escape(snapshot.pipeline_name)} · created {fmt.when_html(snapshot.created)}",
     )
 
 
@@ -191,7 +195,7 @@ def snapshots_page(client: Client) -> None:
                 icon=":material/account_tree:",
                 id=snapshot.pipeline_id,
             )
-            st.caption(f"created {fmt.when(snapshot.created)}", width="content")
+            fmt.caption(f"created {fmt.when_html(snapshot.created)}", width="content")
         tiles.tile_grid(client, R.PIPELINE_SNAPSHOT, snapshot.id, title="Snapshot dashboard")
         st.subheader("Configuration", anchor=False)
         st.json(snapshot.config, expanded=2)
@@ -218,7 +222,7 @@ def models_page(client: Client) -> None:
 
     def draw(model: ModelResponse) -> None:
         st.title(md_escape(model.name), anchor=False)
-        st.caption(f"Model · created {fmt.when(model.created)}")
+        fmt.caption(f"Model · created {fmt.when_html(model.created)}")
         if model.description:
             st.markdown(md_escape(model.description))
         tiles.tile_grid(client, R.MODEL, model.id, title="Model dashboard")
@@ -235,7 +239,7 @@ def models_page(client: Client) -> None:
             m.name,
             ":material/model_training:",
             m.id,
-            (m.description or "")[:80] or f"created {fmt.when(m.created)}",
+            md_escape((m.description or "")[:80]) or f"created {fmt.when_html(m.created)}",
         ),
         'No models yet: register one with `Client().create_model("name")`.',
     )
@@ -249,7 +253,7 @@ def deployments_page(client: Client) -> None:
 
     def draw(deployment: DeploymentResponse) -> None:
         st.title(md_escape(deployment.name), anchor=False)
-        st.caption(f"Deployment · created {fmt.when(deployment.created)}")
+        fmt.caption(f"Deployment · created {fmt.when_html(deployment.created)}")
         with st.container(horizontal=True, vertical_alignment="center"):
             st.caption("Serves", width="content")
             if deployment.snapshot_id is None:
@@ -281,7 +285,7 @@ def deployments_page(client: Client) -> None:
             d.name,
             ":material/rocket_launch:",
             d.id,
-            f"created {fmt.when(d.created)}",
+            f"created {fmt.when_html(d.created)}",
         ),
         'No deployments yet: register one with `Client().create_deployment("name", snapshot_id)`.',
     )
@@ -296,7 +300,7 @@ def _artifact_row(av: ArtifactVersionResponse) -> None:
         for viz in av.visualizations[:4]:
             st.badge(render.LABELS[viz.type], color=render.BADGE_COLORS[viz.type], width="content")
         source = f"{av.run_name} > {av.step_name}" if av.run_name else "no run"
-        st.caption(f"{md_escape(source)} · {fmt.when(av.created)}", width="content")
+        fmt.caption(f"{md_escape(source)} · {fmt.when_html(av.created)}", width="content")
 
 
 def artifacts_page(client: Client) -> None:

@@ -1,0 +1,43 @@
+"""Times, names and accessibility in Chromium: times in the browser's own zone, named, with UTC
+on hover."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from tests.browser.conftest import Server, log_in, open_url
+from zviz_core.demo import DEMO_AUTH_CONFIG, DEMO_USERS
+
+pytestmark = pytest.mark.browser
+
+
+def _logged_in_page(demo_app: Server, browser, **context_options):
+    context = browser.new_context(viewport={"width": 1400, "height": 1600}, **context_options)
+    page = context.new_page()
+    open_url(page, demo_app.url)
+    password = next(p for u, p, _ in DEMO_USERS if u == "admin")
+    log_in(page, "admin", password, DEMO_AUTH_CONFIG["credentials"]["usernames"]["admin"]["name"])
+    return page
+
+
+def test_times_are_shown_in_the_browsers_zone_with_utc_on_hover(demo_app: Server, browser) -> None:
+    shown = {}
+    for zone in ("America/Los_Angeles", "Asia/Tokyo"):
+        page = _logged_in_page(demo_app, browser, timezone_id=zone)
+        try:
+            open_url(page, demo_app.url + "/runs")
+            first = page.locator("[data-testid=stMain] span[title]").first
+            shown[zone] = (first.inner_text(), first.get_attribute("title"))
+        finally:
+            page.context.close()
+    titles = {title for _, title in shown.values()}
+    assert len(titles) == 1, shown  # the same instant, whatever the viewer's zone
+    utc = datetime.strptime(titles.pop(), "%Y-%m-%d %H:%M:%S UTC").replace(tzinfo=UTC)
+    for zone, (text, _) in shown.items():
+        local = utc.astimezone(ZoneInfo(zone))
+        assert text == local.strftime("%Y-%m-%d %H:%M ") + str(local.tzname()), (zone, text)
+        assert re.search(r" [A-Z]{3}$", text), text  # the zone is named
