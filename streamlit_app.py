@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from zviz_core.ui import auth, nav, notices, render, session
+from zviz_core.ui import a11y, auth, nav, notices, render, session
 
 st.set_page_config(page_title="zviz", page_icon=":material/insights:", layout="wide")
 
@@ -18,6 +18,7 @@ st.set_page_config(page_title="zviz", page_icon=":material/insights:", layout="w
 page = auth.navigation(nav.pages)
 nav.sync_url(page)
 session.seed_demo_once()
+a11y.style()
 if session.current_user():  # logged out, get_client() would stop the login form
     nav.explain_hidden(session.get_client().policy)
 with notices.contained(what="This page"):

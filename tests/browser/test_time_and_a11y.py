@@ -41,3 +41,19 @@ def test_times_are_shown_in_the_browsers_zone_with_utc_on_hover(demo_app: Server
         local = utc.astimezone(ZoneInfo(zone))
         assert text == local.strftime("%Y-%m-%d %H:%M ") + str(local.tzname()), (zone, text)
         assert re.search(r" [A-Z]{3}$", text), text  # the zone is named
+
+
+def test_icon_buttons_have_names_a_screen_reader_can_read(demo_app: Server, browser) -> None:
+    page = _logged_in_page(demo_app, browser)
+    try:
+        page.locator("[data-testid=stSidebarNav]").get_by_role("link", name="Models").click()
+        page.locator("[data-testid=stMain] a[href*='models?id=']").first.click()
+        page.get_by_role("button", name="Actions for the tile Model card").wait_for()
+        snapshot = page.locator("[data-testid=stMain]").aria_snapshot()
+        buttons = [line.strip() for line in snapshot.splitlines() if "- button" in line]
+        assert any(b.startswith('- button "Download ') for b in buttons), buttons
+        assert not [b for b in buttons if "icon" in b or '""' in b], buttons
+        box = page.get_by_role("button", name="Actions for the tile Model card").bounding_box()
+        assert box is not None and box["width"] < 60, box  # the name is not shown, the icon is
+    finally:
+        page.context.close()
