@@ -173,8 +173,7 @@ def artifact_version_view(
         head.space("stretch")
         with head, contained(what="The artifact's download"):
             _zip_button(client, av)
-        facts = f"`{av.data_type.replace('`', '')}` · created {fmt.when_html(av.created)}"
-        fmt.caption(facts)
+        fmt.caption(f"{av.data_type} · created ", fmt.At(av.created))
         if show_source and av.run_id is not None:
             nav.link(
                 nav.RUNS,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+from dataclasses import dataclass
 from datetime import UTC, datetime, timezone
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -51,20 +52,30 @@ def when(value: datetime | None) -> str:
     return f"{local.strftime('%Y-%m-%d %H:%M')} {_zone_name(local)}"
 
 
-def when_html(value: datetime | None) -> str:
-    """Return `when(value)` as HTML that shows the time in UTC, to the second, on hover (a title
-    attribute). Only for text rendered with unsafe_allow_html whose other parts are escaped with
-    md_escape; the markup holds nothing but the formatted times."""
-    if value is None:
-        return "-"
-    utc = value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-    return f'<span title="{html.escape(utc)}">{html.escape(when(value))}</span>'
+@dataclass(frozen=True)
+class At:
+    """A timestamp inside a caption()."""
+
+    value: datetime | None
 
 
-def caption(text: str, **kwargs: Any) -> None:
-    """Draw a caption holding when_html() times; every other part of `text` must already be
-    escaped with md_escape (which leaves no HTML tag)."""
-    st.caption(text, unsafe_allow_html=True, **kwargs)
+CAPTION_STYLE = "font-size:0.875rem;line-height:1.6;color:rgba(47,45,43,0.72)"
+
+
+def caption(*parts: str | At, width: Any = "stretch") -> None:
+    """Draw a caption of plain-text parts, shown literally (names in it never become markup or
+    links), and At timestamps, each shown by when() with its UTC time to the second on hover (a
+    title attribute); returns nothing."""
+    out = []
+    for part in parts:
+        if not isinstance(part, At):
+            out.append(html.escape(part))
+        elif part.value is None:
+            out.append("-")
+        else:
+            utc = part.value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+            out.append(f'<span title="{html.escape(utc)}">{html.escape(when(part.value))}</span>')
+    st.html(f'<div style="{CAPTION_STYLE}">{"".join(out)}</div>', width=width)
 
 
 def duration(seconds: float | None) -> str:

@@ -122,10 +122,10 @@ def _resource_page(
         )
 
 
-def _row(page: str, label: str, icon: str, resource_id: Any, caption: str) -> None:
+def _row(page: str, label: str, icon: str, resource_id: Any, *caption: str | fmt.At) -> None:
     with st.container(horizontal=True, vertical_alignment="center", gap="small"):
         nav.link(page, label, icon=icon, id=resource_id)
-        fmt.caption(caption, width="content")
+        fmt.caption(*caption, width="content")
 
 
 # -- pipelines ----------------------------------------------------------------------------------
@@ -136,7 +136,7 @@ def pipelines_page(client: Client) -> None:
 
     def draw(pipeline: PipelineResponse) -> None:
         st.title(md_escape(pipeline.name), anchor=False)
-        fmt.caption(f"Pipeline · created {fmt.when_html(pipeline.created)}")
+        fmt.caption("Pipeline · created ", fmt.At(pipeline.created))
         tiles.tile_grid(client, R.PIPELINE, pipeline.id, title="Pipeline dashboard")
         _recent_runs(client, "Recent runs", pipeline_id=pipeline.id)
         nav.link(
@@ -162,7 +162,8 @@ def pipelines_page(client: Client) -> None:
             p.name,
             ":material/account_tree:",
             p.id,
-            f"created {fmt.when_html(p.created)}",
+            "created ",
+            fmt.At(p.created),
         ),
         "No pipelines yet: running a pipeline registers it.",
     )
@@ -177,7 +178,8 @@ def _snapshot_row(snapshot: SnapshotResponse) -> None:
         snapshot.name,
         ":material/photo_camera:",
         snapshot.id,
-        f"{md_escape(snapshot.pipeline_name)} · created {fmt.when_html(snapshot.created)}",
+        f"{snapshot.pipeline_name} · created ",
+        fmt.At(snapshot.created),
     )
 
 
@@ -195,7 +197,7 @@ def snapshots_page(client: Client) -> None:
                 icon=":material/account_tree:",
                 id=snapshot.pipeline_id,
             )
-            fmt.caption(f"created {fmt.when_html(snapshot.created)}", width="content")
+            fmt.caption("created ", fmt.At(snapshot.created), width="content")
         tiles.tile_grid(client, R.PIPELINE_SNAPSHOT, snapshot.id, title="Snapshot dashboard")
         st.subheader("Configuration", anchor=False)
         st.json(snapshot.config, expanded=2)
@@ -222,7 +224,7 @@ def models_page(client: Client) -> None:
 
     def draw(model: ModelResponse) -> None:
         st.title(md_escape(model.name), anchor=False)
-        fmt.caption(f"Model · created {fmt.when_html(model.created)}")
+        fmt.caption("Model · created ", fmt.At(model.created))
         if model.description:
             st.markdown(md_escape(model.description))
         tiles.tile_grid(client, R.MODEL, model.id, title="Model dashboard")
@@ -239,7 +241,7 @@ def models_page(client: Client) -> None:
             m.name,
             ":material/model_training:",
             m.id,
-            md_escape((m.description or "")[:80]) or f"created {fmt.when_html(m.created)}",
+            *([m.description[:80]] if m.description else ["created ", fmt.At(m.created)]),
         ),
         'No models yet: register one with `Client().create_model("name")`.',
     )
@@ -253,7 +255,7 @@ def deployments_page(client: Client) -> None:
 
     def draw(deployment: DeploymentResponse) -> None:
         st.title(md_escape(deployment.name), anchor=False)
-        fmt.caption(f"Deployment · created {fmt.when_html(deployment.created)}")
+        fmt.caption("Deployment · created ", fmt.At(deployment.created))
         with st.container(horizontal=True, vertical_alignment="center"):
             st.caption("Serves", width="content")
             if deployment.snapshot_id is None:
@@ -285,7 +287,8 @@ def deployments_page(client: Client) -> None:
             d.name,
             ":material/rocket_launch:",
             d.id,
-            f"created {fmt.when_html(d.created)}",
+            "created ",
+            fmt.At(d.created),
         ),
         'No deployments yet: register one with `Client().create_deployment("name", snapshot_id)`.',
     )
@@ -300,7 +303,7 @@ def _artifact_row(av: ArtifactVersionResponse) -> None:
         for viz in av.visualizations[:4]:
             st.badge(render.LABELS[viz.type], color=render.BADGE_COLORS[viz.type], width="content")
         source = f"{av.run_name} > {av.step_name}" if av.run_name else "no run"
-        fmt.caption(f"{md_escape(source)} · {fmt.when_html(av.created)}", width="content")
+        fmt.caption(f"{source} · ", fmt.At(av.created), width="content")
 
 
 def artifacts_page(client: Client) -> None:

@@ -48,8 +48,9 @@ def run_row(run: PipelineRunResponse) -> None:
         fmt.status_badge(run.status)
         nav.link(nav.RUNS, run.name, id=run.id)
         fmt.caption(
-            f"{md_escape(run.pipeline.name)} · started {fmt.when_html(run.start_time)} · "
-            f"{fmt.duration(run.duration_s)}",
+            f"{run.pipeline.name} · started ",
+            fmt.At(run.start_time),
+            f" · {fmt.duration(run.duration_s)}",
             width="content",
         )
 
@@ -182,8 +183,11 @@ def run_detail(client: Client, run_key: str) -> None:
         )
         nav.link(nav.SNAPSHOTS, "Snapshot", icon=":material/photo_camera:", id=run.snapshot_id)
         fmt.caption(
-            f"started {fmt.when_html(run.start_time)} · ended {fmt.when_html(run.end_time)} · "
-            f"took {fmt.duration(run.duration_s)}",
+            "started ",
+            fmt.At(run.start_time),
+            " · ended ",
+            fmt.At(run.end_time),
+            f" · took {fmt.duration(run.duration_s)}",
             width="content",
         )
     if run.error:
@@ -223,7 +227,7 @@ def step_detail(client: Client, step: StepRunResponse) -> None:
         fmt.status_badge(step.status)
         took = None if step.end_time is None else (step.end_time - step.start_time).total_seconds()
         fmt.caption(
-            f"started {fmt.when_html(step.start_time)} · took {fmt.duration(took)}", width="content"
+            "started ", fmt.At(step.start_time), f" · took {fmt.duration(took)}", width="content"
         )
     if step.error:
         st.error(md_escape(step.error), icon=":material/error:")
