@@ -57,3 +57,19 @@ def test_icon_buttons_have_names_a_screen_reader_can_read(demo_app: Server, brow
         assert box is not None and box["width"] < 60, box  # the name is not shown, the icon is
     finally:
         page.context.close()
+
+
+def test_a_date_picked_in_the_calendar_filters_at_once(demo_app: Server, browser) -> None:
+    page = _logged_in_page(demo_app, browser)
+    try:
+        open_url(page, demo_app.url + "/runs")
+        main = page.locator("[data-testid=stMain]")
+        field = main.locator("[data-testid=stDateInput]").filter(has_text="Created from")
+        field.locator("[data-testid=stDateInputCalendarButton]").click()
+        calendar = page.locator("[data-testid=stDateInputCalendar]")
+        calendar.get_by_role("button", name="Next month").click()  # every demo run is older
+        calendar.get_by_role("gridcell").filter(has_text=re.compile(r"^1$")).first.click()
+        main.get_by_text("No run matches these filters.").wait_for()  # no blur, no Enter
+        assert re.search(r"[?&]from=\d{4}-\d\d-01", page.url), page.url
+    finally:
+        page.context.close()
