@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from zviz_core.ui import auth, nav, notices, render, session
+from zviz_core.ui import a11y, auth, nav, notices, render, session
 
 st.set_page_config(page_title="zviz", page_icon=":material/insights:", layout="wide")
 
@@ -15,9 +15,12 @@ st.set_page_config(page_title="zviz", page_icon=":material/insights:", layout="w
 # 1.67 starts in its old automatic multipage mode and, until this script has run once in the
 # process, serves a deep link such as /runs by running that page file alone, skipping this
 # entrypoint (and so the login gate).
-page = auth.navigation(nav.pages())
-nav.sync_url()
+page = auth.navigation(nav.pages)
+nav.sync_url(page)
 session.seed_demo_once()
+a11y.style()
+if session.current_user():  # logged out, get_client() would stop the login form
+    nav.explain_hidden(session.get_client().policy)
 with notices.contained(what="This page"):
     page.run()
 render.show_expand_dialog(session.get_client())

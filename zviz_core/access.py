@@ -191,6 +191,12 @@ class AccessPolicy:
     def can_read_anything(self) -> bool:
         return not self.read_grants.is_empty
 
+    def may_read_some(self, kind: str) -> bool:
+        """Return whether the read grants reach `kind` at all: False when the read filter
+        excludes every row of it, whatever the store holds (a viewer granted only a model may
+        read no run). Raises ValueError for a kind the access rules do not know."""
+        return self.sql(kind, "_some")[0] != "FALSE"
+
     def write_refused(self, kind: str, name: str, project: str, key: Any) -> AccessDeniedError:
         """The error for a resource this user may read but not change, naming a grant that
         would allow it."""

@@ -228,3 +228,32 @@ def test_a_refused_write_names_the_grant_with_its_project(world: dict, tmp_path:
         with pytest.raises(AccessDeniedError) as refused:
             olga.create_model("new")
         assert "model:research/new" in str(refused.value)
+
+
+ALL_KINDS = {"pipeline", "pipeline_snapshot", "pipeline_run", "artifact_version", "model"} | {
+    "deployment"
+}
+
+
+@pytest.mark.parametrize(
+    ("grants", "reachable"),
+    [
+        (["*"], ALL_KINDS),
+        (["project:default"], ALL_KINDS),
+        (["pipeline:p0"], {"pipeline", "pipeline_snapshot", "pipeline_run", "artifact_version"}),
+        (["pipeline_run:*"], {"pipeline_run", "artifact_version"}),
+        (["model:clf", "deployment:serving"], {"model", "deployment"}),
+        ([], set()),
+    ],
+)
+def test_may_read_some_says_which_kinds_the_grants_reach(
+    grants: list[str], reachable: set[str]
+) -> None:
+    config = AccessConfig.from_dict(
+        {
+            "credentials": {"usernames": {"eve": {"roles": ["r"]}}},
+            "access": {"roles": {"r": {"read": grants}}},
+        }
+    )
+    policy = config.policy_for("eve")
+    assert {kind for kind in ALL_KINDS if policy.may_read_some(kind)} == reachable

@@ -616,3 +616,60 @@ def test_add_user_keeps_comments_and_refuses_an_undefined_role(tmp_path: Path) -
 def test_hash_password_refuses_passwords_the_form_cannot_match(password: str) -> None:
     with pytest.raises(ValueError):
         auth.hash_password(password)
+
+
+# -- no dead ends ---------------------------------------------------------------------------------
+
+
+def test_a_tile_from_a_run_the_viewer_cannot_open_says_so_and_has_no_link(
+    secured: Path, world: World
+) -> None:
+    at = logged_in(nav.MODELS, "bob", id=world.model_id)  # the model's tile shows `everything`
+    assert any("from a run you cannot open" in c for c in texts(at, "caption")), texts(
+        at, "caption"
+    )
+    targets = [(link.proto.page, link.proto.query_string) for link in at.get("page_link")]
+    assert not [t for t in targets if "runs" in t[0] or "artifacts" in t[0]], targets
+    assert world.everything_run.name not in tree_text(at)
+    admin = logged_in(nav.MODELS, "admin", id=world.model_id)
+    assert any(world.everything_run.name in label for label in link_labels(admin))
+
+
+@pytest.mark.parametrize(
+    ("username", "left_out"),
+    [
+        ("admin", None),
+        ("alice", "No deployments in this menu"),
+        ("bob", "No deployments in this menu"),
+        ("carol", "No runs, pipelines, snapshots, models, deployments and artifacts in this menu"),
+    ],
+)
+def test_the_sidebar_says_which_pages_the_users_access_leaves_out(
+    secured: Path, world: World, username: str, left_out: str | None
+) -> None:
+    at = logged_in(None, username)
+    captions = [plain(c.value) for c in at.sidebar.caption]
+    said = [c for c in captions if "in this menu" in c]
+    assert said == ([] if left_out is None else [said[0]]) and (
+        left_out is None or said[0].startswith(left_out)
+    ), captions
+
+
+def test_a_page_out_of_reach_still_opens_from_a_link_and_says_why_it_is_empty(
+    secured: Path, world: World
+) -> None:
+    for page, what in [(nav.RUNS, "runs"), (nav.PIPELINES, "pipelines")]:
+        at = logged_in(page, "carol")
+        assert any(f"No {what} that you may see" in i for i in texts(at, "info")), texts(at, "info")
+
+
+def test_a_deployment_whose_snapshot_the_viewer_cannot_open_says_so_without_an_error(
+    secured: Path, world: World, hashes: dict[str, str]
+) -> None:
+    config = auth_config(hashes)
+    config["access"]["users"] = {"bob": {"read": ["deployment:serving"]}}
+    secured.write_text(yaml.safe_dump(config), encoding="utf-8")
+    at = logged_in(nav.DEPLOYMENTS, "bob", id=world.deployment_id)
+    assert "a snapshot you cannot open" in texts(at, "caption")
+    assert not at.error, texts(at, "error")
+    assert not [link for link in at.get("page_link") if "snapshots" in link.proto.page]

@@ -49,9 +49,8 @@ def visualization_tabs(
     by_id = {str(v.id): label for v, label in zip(vizs, labels, strict=True)}
     by_label = {label: viz_id for viz_id, label in by_id.items()}
     key = f"viz-tabs-{av.id}"
-    wanted = by_id.get(selected_viz or "")
-    if wanted is not None:
-        st.session_state[key] = wanted
+    # The URL decides the open tab, so that Back to an address without `viz` opens the first.
+    st.session_state[key] = by_id.get(selected_viz or "", labels[0])
     tabs = st.tabs(
         labels, key=key, on_change=_viz_changed, args=(key, by_label, extra_params or {})
     )
@@ -174,8 +173,7 @@ def artifact_version_view(
         head.space("stretch")
         with head, contained(what="The artifact's download"):
             _zip_button(client, av)
-        facts = f"`{av.data_type.replace('`', '')}` · created {fmt.when(av.created)}"
-        st.caption(facts)
+        fmt.caption(f"{av.data_type} · created ", fmt.At(av.created))
         if show_source and av.run_id is not None:
             nav.link(
                 nav.RUNS,

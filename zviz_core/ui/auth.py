@@ -18,7 +18,7 @@ import secrets
 import sys
 import threading
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 import streamlit as st
 import yaml
 
-from zviz_core.access import AccessConfig
+from zviz_core.access import AccessConfig, AccessPolicy
 from zviz_core.errors import ConfigError, ZvizError
 from zviz_core.logins import LoginGuard, cookie_digest
 from zviz_core.store.util import now as utc_now
@@ -595,14 +595,16 @@ def _login_twin(
     )
 
 
-def navigation(pages: list[st.Page], **kwargs: Any) -> st.Page:
+def navigation(pages: Callable[[AccessPolicy | None], list[st.Page]], **kwargs: Any) -> st.Page:
     """Gate the app and return the page to run: the requested page when logged in (or when no
     login is configured), else a login form registered under every page URL, so that a deep link
-    opens after login. Call before anything else that renders; `kwargs` go to st.navigation."""
+    opens after login. `pages(policy)` builds the pages for the user's access policy (None: the
+    local owner, or the login twins of every page). Call before anything else that renders;
+    `kwargs` go to st.navigation."""
     setup = current_setup()
     if setup is None:
         _owner_note()
-        return st.navigation(pages, **kwargs)
+        return st.navigation(pages(None), **kwargs)
     try:
         guard = _login_guard()
         _revoke_removed_users(setup, guard)
@@ -614,9 +616,9 @@ def navigation(pages: list[st.Page], **kwargs: Any) -> st.Page:
     except ZvizError as exc:  # the store holds the login state: without it, nobody gets in
         st.error(f"zviz cannot check logins: {md_escape(str(exc))}", icon=":material/lock:")
         st.stop()
-    if logged_in_user(setup):
-        return st.navigation(pages, **kwargs)
-    twins = [_login_twin(page, authenticator, setup, guard) for page in pages]
+    if user := logged_in_user(setup):
+        return st.navigation(pages(setup.access.policy_for(user)), **kwargs)
+    twins = [_login_twin(page, authenticator, setup, guard) for page in pages(None)]
     return st.navigation(twins, position="hidden")
 
 

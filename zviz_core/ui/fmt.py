@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import html
+from dataclasses import dataclass
 from datetime import UTC, datetime, timezone
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import streamlit as st
@@ -32,14 +35,47 @@ def zone() -> timezone | ZoneInfo:
         return UTC
 
 
+def _zone_name(local: datetime) -> str:
+    name = local.tzname() or "UTC"
+    # Zones without an abbreviation name themselves by offset ("+0530"): say what it is from.
+    return (
+        name if name[:1].isalpha() else f"UTC{local.strftime('%z')[:3]}:{local.strftime('%z')[3:]}"
+    )
+
+
 def when(value: datetime | None) -> str:
-    """Return a timestamp in the browser's time zone (UTC when unknown), to the minute."""
+    """Return a timestamp in the browser's time zone (UTC when unknown), to the minute, with the
+    zone's name ("2026-11-30 11:22 CET"); "-" for None."""
     if value is None:
         return "-"
-    tz = zone()
-    local = value.astimezone(tz)
-    suffix = " UTC" if tz is UTC else ""
-    return local.strftime("%Y-%m-%d %H:%M") + suffix
+    local = value.astimezone(zone())
+    return f"{local.strftime('%Y-%m-%d %H:%M')} {_zone_name(local)}"
+
+
+@dataclass(frozen=True)
+class At:
+    """A timestamp inside a caption()."""
+
+    value: datetime | None
+
+
+CAPTION_STYLE = "font-size:0.875rem;line-height:1.6;color:rgba(47,45,43,0.72)"
+
+
+def caption(*parts: str | At, width: Any = "stretch") -> None:
+    """Draw a caption of plain-text parts, shown literally (names in it never become markup or
+    links), and At timestamps, each shown by when() with its UTC time to the second on hover (a
+    title attribute); returns nothing."""
+    out = []
+    for part in parts:
+        if not isinstance(part, At):
+            out.append(html.escape(part))
+        elif part.value is None:
+            out.append("-")
+        else:
+            utc = part.value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+            out.append(f'<span title="{html.escape(utc)}">{html.escape(when(part.value))}</span>')
+    st.html(f'<div style="{CAPTION_STYLE}">{"".join(out)}</div>', width=width)
 
 
 def duration(seconds: float | None) -> str:

@@ -671,7 +671,7 @@ def download_button(
         return
     name = posixpath.basename(viz.uri.rstrip("/")) or f"{viz.type.value}-{viz.id}"
     st.download_button(
-        "" if icon_only else label,
+        f"Download {md_escape(name)}" if icon_only else label,  # a11y.style() hides it visually
         data=lambda: _download_bytes(client, viz, limit),
         file_name=name,
         mime=MIMES.get(viz.type, "application/octet-stream"),

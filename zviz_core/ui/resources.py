@@ -38,8 +38,10 @@ def _list_screen(
     key: str,
     nothing: str,
     searchable: bool = True,
+    sees_everything: bool = True,
 ) -> None:
-    """A titled, searchable (name in the URL as `q`), paginated list of rows."""
+    """A titled, searchable (name in the URL as `q`), paginated list of rows; `nothing` is what
+    an empty list says to a user who sees everything."""
     st.title(title, anchor=False)
     needle = ""
     if searchable:
@@ -48,7 +50,16 @@ def _list_screen(
         )
     page = fetch(lists.current_page(warn=True), needle or None)
     if page.total == 0:
-        st.info(f"No {title.lower()} match." if needle else nothing, icon=":material/info:")
+        if needle:
+            st.info(f"No {title.lower()} match.", icon=":material/info:")
+        elif sees_everything:
+            st.info(nothing, icon=":material/info:")
+        else:
+            st.info(
+                f"No {title.lower()} that you may see. An admin can grant you more in the "
+                "access rules.",
+                icon=":material/lock:",
+            )
         return
     st.caption(f"{page.total:,} in all, newest first")
     if page.items:
@@ -108,13 +119,14 @@ def _resource_page(
             key=title.lower(),
             nothing=nothing,
             searchable=searchable,
+            sees_everything=client.policy.read_grants.everything,
         )
 
 
-def _row(page: str, label: str, icon: str, resource_id: Any, caption: str) -> None:
+def _row(page: str, label: str, icon: str, resource_id: Any, *caption: str | fmt.At) -> None:
     with st.container(horizontal=True, vertical_alignment="center", gap="small"):
         nav.link(page, label, icon=icon, id=resource_id)
-        st.caption(caption, width="content")
+        fmt.caption(*caption, width="content")
 
 
 # -- pipelines ----------------------------------------------------------------------------------
@@ -125,7 +137,7 @@ def pipelines_page(client: Client) -> None:
 
     def draw(pipeline: PipelineResponse) -> None:
         st.title(md_escape(pipeline.name), anchor=False)
-        st.caption(f"Pipeline · created {fmt.when(pipeline.created)}")
+        fmt.caption("Pipeline · created ", fmt.At(pipeline.created))
         tiles.tile_grid(client, R.PIPELINE, pipeline.id, title="Pipeline dashboard")
         _recent_runs(client, "Recent runs", pipeline_id=pipeline.id)
         nav.link(
@@ -147,7 +159,12 @@ def pipelines_page(client: Client) -> None:
         draw,
         lambda page, needle: client.list_pipelines(page, lists.PAGE_SIZE, name_contains=needle),
         lambda p: _row(
-            nav.PIPELINES, p.name, ":material/account_tree:", p.id, f"created {fmt.when(p.created)}"
+            nav.PIPELINES,
+            p.name,
+            ":material/account_tree:",
+            p.id,
+            "created ",
+            fmt.At(p.created),
         ),
         "No pipelines yet: running a pipeline registers it.",
     )
@@ -162,7 +179,8 @@ def _snapshot_row(snapshot: SnapshotResponse) -> None:
         snapshot.name,
         ":material/photo_camera:",
         snapshot.id,
-        f"{snapshot.pipeline_name} · created {fmt.when(snapshot.created)}",
+        f"{snapshot.pipeline_name} · created ",
+        fmt.At(snapshot.created),
     )
 
 
@@ -180,7 +198,7 @@ def snapshots_page(client: Client) -> None:
                 icon=":material/account_tree:",
                 id=snapshot.pipeline_id,
             )
-            st.caption(f"created {fmt.when(snapshot.created)}", width="content")
+            fmt.caption("created ", fmt.At(snapshot.created), width="content")
         tiles.tile_grid(client, R.PIPELINE_SNAPSHOT, snapshot.id, title="Snapshot dashboard")
         st.subheader("Configuration", anchor=False)
         st.json(snapshot.config, expanded=2)
@@ -207,7 +225,7 @@ def models_page(client: Client) -> None:
 
     def draw(model: ModelResponse) -> None:
         st.title(md_escape(model.name), anchor=False)
-        st.caption(f"Model · created {fmt.when(model.created)}")
+        fmt.caption("Model · created ", fmt.At(model.created))
         if model.description:
             st.markdown(md_escape(model.description))
         tiles.tile_grid(client, R.MODEL, model.id, title="Model dashboard")
@@ -224,7 +242,7 @@ def models_page(client: Client) -> None:
             m.name,
             ":material/model_training:",
             m.id,
-            (m.description or "")[:80] or f"created {fmt.when(m.created)}",
+            *([m.description[:80]] if m.description else ["created ", fmt.At(m.created)]),
         ),
         'No models yet: register one with `Client().create_model("name")`.',
     )
@@ -238,17 +256,24 @@ def deployments_page(client: Client) -> None:
 
     def draw(deployment: DeploymentResponse) -> None:
         st.title(md_escape(deployment.name), anchor=False)
-        st.caption(f"Deployment · created {fmt.when(deployment.created)}")
+        fmt.caption("Deployment · created ", fmt.At(deployment.created))
         with st.container(horizontal=True, vertical_alignment="center"):
             st.caption("Serves", width="content")
             if deployment.snapshot_id is None:
                 st.caption("no snapshot (it was deleted, or none was given)", width="content")
             else:
                 with contained(what="The snapshot"):
-                    snapshot = client.get_snapshot(deployment.snapshot_id)
-                    nav.link(
-                        nav.SNAPSHOTS, snapshot.name, icon=":material/photo_camera:", id=snapshot.id
-                    )
+                    try:
+                        snapshot = client.get_snapshot(deployment.snapshot_id)
+                    except EntityNotFoundError:  # a deleted snapshot detaches: this one is hidden
+                        st.caption("a snapshot you cannot open", width="content")
+                    else:
+                        nav.link(
+                            nav.SNAPSHOTS,
+                            snapshot.name,
+                            icon=":material/photo_camera:",
+                            id=snapshot.id,
+                        )
         tiles.tile_grid(client, R.DEPLOYMENT, deployment.id, title="Deployment dashboard")
 
     _resource_page(
@@ -263,7 +288,8 @@ def deployments_page(client: Client) -> None:
             d.name,
             ":material/rocket_launch:",
             d.id,
-            f"created {fmt.when(d.created)}",
+            "created ",
+            fmt.At(d.created),
         ),
         'No deployments yet: register one with `Client().create_deployment("name", snapshot_id)`.',
     )
@@ -278,7 +304,7 @@ def _artifact_row(av: ArtifactVersionResponse) -> None:
         for viz in av.visualizations[:4]:
             st.badge(render.LABELS[viz.type], color=render.BADGE_COLORS[viz.type], width="content")
         source = f"{av.run_name} > {av.step_name}" if av.run_name else "no run"
-        st.caption(f"{md_escape(source)} · {fmt.when(av.created)}", width="content")
+        fmt.caption(f"{source} · ", fmt.At(av.created), width="content")
 
 
 def artifacts_page(client: Client) -> None:
@@ -346,17 +372,24 @@ def overview_page(client: Client) -> None:
     project = client.active_project
     st.title(md_escape(project.name), anchor=False)
     st.caption("Project overview")
+    hidden = {spec.path for spec in nav.out_of_reach(client.policy)}
+    counters = {
+        "Runs": (nav.RUNS, client.list_pipeline_runs),
+        "Pipelines": (nav.PIPELINES, client.list_pipelines),
+        "Models": (nav.MODELS, client.list_models),
+        "Deployments": (nav.DEPLOYMENTS, client.list_deployments),
+        "Artifacts": (nav.ARTIFACTS, client.list_artifact_versions),
+    }
     counts = {
-        "Runs": (client.list_pipeline_runs(size=1).total, nav.RUNS),
-        "Pipelines": (client.list_pipelines(size=1).total, nav.PIPELINES),
-        "Models": (client.list_models(size=1).total, nav.MODELS),
-        "Deployments": (client.list_deployments(size=1).total, nav.DEPLOYMENTS),
-        "Artifacts": (client.list_artifact_versions(size=1).total, nav.ARTIFACTS),
+        label: count(size=1).total
+        for label, (path, count) in counters.items()
+        if path not in hidden
     }
     with st.container(horizontal=True, key="overview-counts"):
-        for label, (count, _) in counts.items():
-            st.metric(label, f"{count:,}", border=True)
-    if counts["Runs"][0] == 0:
+        for label, total in counts.items():
+            st.metric(label, f"{total:,}", border=True)
+    runs = counts.get("Runs", 0)
+    if runs == 0 and nav.RUNS not in hidden:
         empty.no_runs(client.policy.read_grants.everything)
     try:
         client.get_project(project.id)  # the dashboard needs read access to the project itself
@@ -364,6 +397,6 @@ def overview_page(client: Client) -> None:
         st.caption("The project dashboard is not among what you may see.")
     else:
         tiles.tile_grid(client, R.PROJECT, project.id, title="Project dashboard")
-    if counts["Runs"][0]:
+    if runs:
         _recent_runs(client, "Latest runs")
         nav.link(nav.RUNS, "All runs", icon=":material/list:")

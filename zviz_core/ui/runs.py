@@ -47,9 +47,10 @@ def run_row(run: PipelineRunResponse) -> None:
     with row:
         fmt.status_badge(run.status)
         nav.link(nav.RUNS, run.name, id=run.id)
-        st.caption(
-            f"{md_escape(run.pipeline.name)} · started {fmt.when(run.start_time)} · "
-            f"{fmt.duration(run.duration_s)}",
+        fmt.caption(
+            f"{run.pipeline.name} · started ",
+            fmt.At(run.start_time),
+            f" · {fmt.duration(run.duration_s)}",
             width="content",
         )
 
@@ -181,9 +182,12 @@ def run_detail(client: Client, run_key: str) -> None:
             nav.PIPELINES, run.pipeline.name, icon=":material/account_tree:", id=run.pipeline.id
         )
         nav.link(nav.SNAPSHOTS, "Snapshot", icon=":material/photo_camera:", id=run.snapshot_id)
-        st.caption(
-            f"started {fmt.when(run.start_time)} · ended {fmt.when(run.end_time)} · "
-            f"took {fmt.duration(run.duration_s)}",
+        fmt.caption(
+            "started ",
+            fmt.At(run.start_time),
+            " · ended ",
+            fmt.At(run.end_time),
+            f" · took {fmt.duration(run.duration_s)}",
             width="content",
         )
     if run.error:
@@ -222,8 +226,8 @@ def step_detail(client: Client, step: StepRunResponse) -> None:
         st.markdown(f"### {md_escape(step.name)}", width="content")
         fmt.status_badge(step.status)
         took = None if step.end_time is None else (step.end_time - step.start_time).total_seconds()
-        st.caption(
-            f"started {fmt.when(step.start_time)} · took {fmt.duration(took)}", width="content"
+        fmt.caption(
+            "started ", fmt.At(step.start_time), f" · took {fmt.duration(took)}", width="content"
         )
     if step.error:
         st.error(md_escape(step.error), icon=":material/error:")

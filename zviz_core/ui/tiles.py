@@ -114,7 +114,7 @@ def _tile(
             options.append(DELETE)
         menu_key = f"tile-menu-{tile.id}"
         head.menu_button(
-            "",
+            f"Actions for the tile {md_escape(tile.title)}",  # read aloud, hidden by a11y.style()
             options,
             key=menu_key,
             icon=":material/more_vert:",
