@@ -21,6 +21,7 @@ from zviz_core.enums import (
     VisualizationType,
 )
 from zviz_core.errors import (
+    ArtifactLoadError,
     ArtifactPathError,
     ArtifactTooLargeError,
     ConfigError,
@@ -336,6 +337,32 @@ class Client:
     def _load_run_outputs(self, run_id: UUID) -> dict[str, ArtifactVersionResponse]:
         outputs = self._store.run_outputs(self._policy, run_id)
         return {name: self._bind(av.model_copy()) for name, av in outputs.items()}
+
+    def step_log_uri(self, step: StepRunResponse | UUID | str) -> str:
+        """Where a readable step's captured log lives, checked to lie inside its run's folder in
+        this client's artifact store (the file may not exist: a step that printed nothing has
+        none). Raises EntityNotFoundError for an unknown or unreadable step."""
+        key = as_uuid(step.id if isinstance(step, StepRunResponse) else step)
+        run_id = None if key is None else self._store.step_run(self._policy, key)
+        if run_id is None or key is None:
+            raise _not_found("step run", step.id if isinstance(step, StepRunResponse) else step)
+        store = self._store.artifacts
+        folder = store.check(store.run_folder(run_id), strictly=True, what="The run's folder")
+        return store.scoped(folder).check(store.step_log_uri(run_id, key), what="The step log")
+
+    def get_step_log(self, step: StepRunResponse | UUID | str) -> str | None:
+        """A step's captured stdout, stderr and log records (its first and last 5 MB), or None
+        when it printed nothing. Raises EntityNotFoundError for an unknown or unreadable step,
+        ArtifactStoreUnreachableError when the store cannot be reached."""
+        uri = self.step_log_uri(step)
+        store = self._store.artifacts
+        try:
+            data = store.read_bytes(uri)
+        except ArtifactLoadError:
+            if not store.exists(uri):
+                return None
+            raise
+        return data.decode("utf-8", "replace")
 
     def delete_pipeline_run(self, id_or_name: UUID | str) -> None:
         """Delete a run with its steps, artifact versions (and their files) and tiles.

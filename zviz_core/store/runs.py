@@ -181,6 +181,17 @@ def steps(cur: Cursor, run_id: UUID) -> dict[str, StepRunResponse]:
     return result
 
 
+def step_run_id(cur: Cursor, access: AccessPolicy, step_id: UUID) -> UUID | None:
+    """The run of a step the user may read, or None (no such step, or not readable)."""
+    where, params = access.sql("pipeline_run", "r")
+    params["step"] = step_id
+    return cur.value(
+        f"SELECT r.id FROM step_runs s JOIN {RUN_FROM} ON r.id = s.run_id "
+        f"WHERE s.id = $step AND {where}",
+        params,
+    )
+
+
 def ensure_pipeline(cur: Cursor, project_id: UUID, name: str, now: datetime) -> UUID:
     """The id of a pipeline by name in a project, created if it does not exist yet (by this
     writer or a concurrent one)."""
@@ -268,9 +279,11 @@ def step_record(
     inputs: dict[str, UUID],
     stored: list[dict[str, Any]],
     error: str | None,
+    summary: str | None = None,
 ) -> Callable[[Cursor], None]:
     """The write that records a finished step: its row, input edges and artifact versions;
-    with an error, the step and its run as failed."""
+    with an error (the step's traceback), the step and its run as failed, the run saying
+    `summary` (the error's last line)."""
 
     def write(cur: Cursor) -> None:
         if not cur.lock_rows("pipeline_runs", [run_id], share=True):
@@ -295,7 +308,11 @@ def step_record(
             artifacts.insert_version(cur, run_id=run_id, step_run_id=step_id, now=finished, **item)
         if error:
             finish_run(
-                cur, run_id, ExecutionStatus.FAILED, f"Step '{name}' failed: {error}", finished
+                cur,
+                run_id,
+                ExecutionStatus.FAILED,
+                f"Step '{name}' failed: {summary or error}",
+                finished,
             )
 
     return write

@@ -254,12 +254,16 @@ class Store:
             policy.refuse_beyond(
                 cascade.changes_beyond(cur, policy, doomed), registry.kind(kind).label
             )
-            return cascade.execute(cur, doomed)
+            folders = cascade.execute(cur, doomed)
+            # A run's own folder holds its steps' logs.
+            runs = [(self.artifacts.run_folder(r), r) for r in doomed.ids("pipeline_run")]
+            return folders + runs
 
         self.remove_folders(self.write(write))
 
     def remove_folders(self, folders: list[tuple[str, UUID]]) -> None:
-        """Remove deleted artifact versions' folders, each only if it is that version's own."""
+        """Remove deleted artifact versions' and runs' folders, each only if it is named by the
+        id of what was deleted."""
         for uri, version_id in folders:
             try:
                 self.artifacts.remove_version_folder(uri, version_id)
@@ -292,6 +296,12 @@ class Store:
             return run_sql.steps(cur, run_id)
 
         return self.read(policy, read, "steps", run_id)
+
+    def step_run(self, policy: AccessPolicy, step_id: UUID) -> UUID | None:
+        """The id of the run of a step the user may read, or None."""
+        return self.read(
+            policy, lambda cur: run_sql.step_run_id(cur, policy, step_id), "step", step_id
+        )
 
     def run_outputs(self, policy: AccessPolicy, run_id: UUID) -> dict[str, ArtifactVersionResponse]:
         """What a readable run's pipeline returned, by output name; raises EntityNotFoundError
