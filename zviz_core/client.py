@@ -29,6 +29,7 @@ from zviz_core.errors import (
     InvalidInputError,
 )
 from zviz_core.models import (
+    ArtifactHistoryEntry,
     ArtifactVersionResponse,
     ArtifactVisualizationResponse,
     CuratedVisualizationRequest,
@@ -409,6 +410,64 @@ class Client:
         return Page(
             items=[self._bind(a.model_copy()) for a in items], total=total, page=page, size=size
         )
+
+    def get_artifact_history(
+        self,
+        artifact_version_id: UUID | str | ArtifactVersionResponse,
+        pipeline_id: UUID | str | None = None,
+        page: int = 1,
+        size: int = 20,
+        uses_per_version: int = 5,
+    ) -> Page[ArtifactHistoryEntry]:
+        """The versions of an artifact version's artifact (a name shared across pipelines
+        included), newest first, each with the steps that read it (the latest
+        `uses_per_version`, and how many more). Only what the user may read is listed; with
+        `pipeline_id`, only versions produced by that pipeline's runs.
+
+        Raises EntityNotFoundError for an unknown or unreadable version, InvalidInputError for
+        a bad id or page.
+        """
+        if isinstance(artifact_version_id, ArtifactVersionResponse):
+            artifact_version_id = artifact_version_id.id
+        key = as_uuid(artifact_version_id)
+        limit, offset = page_bounds(page, size)
+        pid = None if pipeline_id is None else require_uuid(pipeline_id, "pipeline_id")
+        if not 0 < uses_per_version <= 100:
+            raise InvalidInputError("uses_per_version must be between 1 and 100.")
+        found = (
+            None
+            if key is None
+            else self._store.artifact_history(
+                self._policy, key, pid, limit, offset, uses_per_version
+            )
+        )
+        if found is None:
+            raise _not_found("artifact version", artifact_version_id)
+        entries, total = found
+        return Page(
+            items=[
+                ArtifactHistoryEntry(
+                    version=self._bind(av.model_copy()), used_by=used, more_uses=more
+                )
+                for av, used, more in entries
+            ],
+            total=total,
+            page=page,
+            size=size,
+        )
+
+    def list_artifact_pipelines(
+        self, artifact_version_id: UUID | str | ArtifactVersionResponse
+    ) -> list[PipelineResponse]:
+        """The pipelines whose runs produced the readable versions of this version's artifact,
+        by name. Raises EntityNotFoundError for an unknown or unreadable version."""
+        if isinstance(artifact_version_id, ArtifactVersionResponse):
+            artifact_version_id = artifact_version_id.id
+        key = as_uuid(artifact_version_id)
+        found = None if key is None else self._store.artifact_pipelines(self._policy, key)
+        if found is None:
+            raise _not_found("artifact version", artifact_version_id)
+        return found
 
     def delete_artifact_version(self, artifact_version_id: UUID | str) -> None:
         """Delete an artifact version, its files, its visualizations and the tiles showing them.

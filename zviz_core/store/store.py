@@ -27,6 +27,7 @@ from zviz_core.models import (
     ArtifactVersionResponse,
     ArtifactVisualizationResponse,
     CuratedVisualizationResponse,
+    PipelineResponse,
     PipelineRunResponse,
     ProjectResponse,
     StepRunResponse,
@@ -328,6 +329,46 @@ class Store:
             "avs",
             *sorted(filters.items()),
         )
+
+    def artifact_history(
+        self,
+        policy: AccessPolicy,
+        version_id: UUID,
+        pipeline_id: UUID | None,
+        limit: int,
+        offset: int,
+        uses_per_version: int,
+    ) -> tuple[list[tuple[ArtifactVersionResponse, list[Any], int]], int] | None:
+        """A page of the readable versions of a readable version's artifact, each with the
+        steps that read it, and the total; None when the version is not readable."""
+
+        def read(cur: Cursor) -> Any:
+            found = artifact_sql.get(cur, policy, version_id)
+            if found is None:
+                return None
+            page, total = artifact_sql.history_page(
+                cur, policy, found.artifact_id, pipeline_id, limit, offset
+            )
+            used = artifact_sql.uses(cur, policy, [av.id for av in page], uses_per_version)
+            return [(av, *used.get(av.id, ([], 0))) for av in page], total
+
+        return self.read(
+            policy, read, "history", version_id, pipeline_id, limit, offset, uses_per_version
+        )
+
+    def artifact_pipelines(
+        self, policy: AccessPolicy, version_id: UUID
+    ) -> list[PipelineResponse] | None:
+        """The pipelines that produced readable versions of a readable version's artifact;
+        None when the version is not readable."""
+
+        def read(cur: Cursor) -> Any:
+            found = artifact_sql.get(cur, policy, version_id)
+            if found is None:
+                return None
+            return artifact_sql.history_pipelines(cur, policy, found.artifact_id)
+
+        return self.read(policy, read, "history_pipelines", version_id)
 
     def visualization(
         self, policy: AccessPolicy, key: UUID
