@@ -3,7 +3,9 @@ node has an accessible name, and on a phone the step list stands in for the grap
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,6 +20,7 @@ from tests.browser.conftest import (
     start_server,
     stop_server,
 )
+from tests.core.helpers import start_python
 from zviz_core import Client, pipeline, step
 
 pytestmark = pytest.mark.browser
@@ -162,3 +165,78 @@ def test_on_a_phone_the_step_list_replaces_the_graph(graph_app: Server, browser)
         assert _open_step_heading(page) == "double"
     finally:
         context.close()
+
+
+def test_a_running_run_follows_its_steps_and_log_live(
+    chromium_path: str, tmp_path: Path, new_context
+) -> None:
+    from zviz_core.store.db import Database
+
+    home = tmp_path / "store"
+    release = tmp_path / "release"
+    child = start_python(
+        f"""
+        import time
+        from pathlib import Path
+        from zviz_core import pipeline, step
+
+        @step
+        def warm_up() -> int:
+            return 1
+
+        @step
+        def slow(x: int) -> int:
+            print("epoch 1 of 2", flush=True)
+            while not Path({str(release)!r}).exists():
+                time.sleep(0.1)
+            print("epoch 2 of 2")
+            return x
+
+        @pipeline
+        def live() -> None:
+            slow(warm_up())
+
+        live()
+        """,
+        home,
+    )
+    server = None
+    try:
+        with env_vars(ZVIZ_HOME=str(home), ZVIZ_DEMO="0", ZVIZ_AUTH_CONFIG=None):
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                runs = Client().list_pipeline_runs().items if home.exists() else []
+                if runs:
+                    break
+                time.sleep(0.2)
+            assert runs, "the pipeline never started"
+            run = runs[0]
+        Database._forget_all()
+        server = start_server(
+            {"ZVIZ_HOME": str(home), "ZVIZ_DEMO": "0"}, tmp_path / "streamlit.log", tmp_path
+        )
+        page = new_context().new_page()
+        open_url(page, f"{server.url}/runs?id={run.id}")
+        running = page.locator(f"{CHART} [aria-label='Step slow, running; opens the step']")
+        running.wait_for(timeout=30_000)
+        # The running step is open, with what it has printed so far.
+        page.get_by_text("epoch 1 of 2").wait_for(timeout=30_000)
+        assert _open_step_heading(page) == "slow"
+        release.write_text("go")
+        done = page.locator(f"{CHART} [aria-label='Step slow, completed; opens the step']")
+        done.wait_for(timeout=30_000)
+        settle(page)
+        # The step followed stays open once it ended; its whole log is there.
+        assert _open_step_heading(page) == "slow"
+        if not page.get_by_text("epoch 2 of 2").is_visible():
+            page.get_by_text("Logs", exact=True).click()
+        page.get_by_text("epoch 2 of 2").wait_for(timeout=30_000)
+        assert child.wait(60) == 0
+        assert not no_exception_shown(page)
+    finally:
+        release.write_text("go")
+        if child.poll() is None:
+            child.kill()
+        child.wait(30)
+        if server is not None:
+            stop_server(server)

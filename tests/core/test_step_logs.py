@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.access.conftest import write_config
+from tests.core.helpers import start_python
 from zviz_core import Client, pipeline, step
 from zviz_core.enums import ExecutionStatus
 from zviz_core.errors import ArtifactPathError, EntityNotFoundError
@@ -249,3 +250,115 @@ def test_logs_follow_the_access_rules(
         Client(user="bob").get_step_log(step_id)
     with pytest.raises(EntityNotFoundError):
         Client(user="bob").get_step_log(run.steps["talkative"])
+
+
+def test_a_long_step_shows_running_with_its_log_as_it_goes(client: Client) -> None:
+    seen = threading.Event()
+
+    @step
+    def slow(x: int) -> int:
+        print("halfway there")
+        assert seen.wait(30), "the test never saw this step running"
+        print("done")
+        return x
+
+    @step
+    def quick() -> int:
+        return 1
+
+    @pipeline
+    def patient() -> None:
+        slow(quick())
+
+    done: dict[str, object] = {}
+
+    def go() -> None:
+        with client.activated():
+            done["run"] = patient()
+
+    worker = threading.Thread(target=go)
+    worker.start()
+    try:
+        deadline = time.monotonic() + 20
+        live = None
+        while time.monotonic() < deadline:
+            runs = client.list_pipeline_runs().items
+            if runs:
+                steps = client.get_pipeline_run(runs[0].id).steps
+                running = steps.get("slow")
+                if running is not None and running.status is ExecutionStatus.RUNNING:
+                    text = client.get_step_log(running)
+                    if text and "halfway there" in text:
+                        live = (steps, text)
+                        break
+            time.sleep(0.1)
+    finally:
+        seen.set()
+        worker.join(30)
+    assert live is not None, "the running step and its log never showed"
+    steps, text = live
+    assert steps["quick"].status is ExecutionStatus.COMPLETED
+    assert list(steps["slow"].inputs) == ["x"] and steps["slow"].end_time is None
+    assert "done" not in text
+    run = client.get_pipeline_run(done["run"].id)
+    assert run.steps["slow"].status is ExecutionStatus.COMPLETED
+    assert run.steps["slow"].output.load() == 1
+    final = client.get_step_log(run.steps["slow"])
+    assert final == "halfway there\ndone\n"
+
+
+def test_a_quick_step_is_recorded_once_when_it_ends(client: Client) -> None:
+    @step
+    def instant() -> int:
+        print("at once")
+        return 2
+
+    @pipeline
+    def brisk() -> None:
+        instant()
+
+    run = brisk()
+    instant_step = run.steps["instant"]
+    assert instant_step.status is ExecutionStatus.COMPLETED
+    assert client.get_step_log(instant_step) == "at once\n"
+
+
+def test_a_step_cut_off_by_a_killed_process_reads_interrupted(
+    client: Client, zviz_home: Path
+) -> None:
+    child = start_python(
+        """
+        import time
+        from zviz_core import pipeline, step
+
+        @step
+        def forever() -> int:
+            print("started the long part", flush=True)
+            time.sleep(600)
+            return 0
+
+        @pipeline
+        def endless() -> None:
+            forever()
+
+        endless()
+        """,
+        zviz_home,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        step_run = None
+        while time.monotonic() < deadline and step_run is None:
+            runs = client.list_pipeline_runs().items
+            steps = client.get_pipeline_run(runs[0].id).steps if runs else {}
+            if "forever" in steps and client.get_step_log(steps["forever"]):
+                step_run = steps["forever"]
+            time.sleep(0.2)
+        assert step_run is not None and step_run.status is ExecutionStatus.RUNNING
+    finally:
+        child.kill()
+        child.wait(30)
+    run = client.get_pipeline_run(step_run.run_id)
+    assert run.status is ExecutionStatus.INTERRUPTED
+    assert run.steps["forever"].status is ExecutionStatus.INTERRUPTED
+    assert client.get_step_log(run.steps["forever"]) == "started the long part\n"

@@ -13,7 +13,8 @@ import contextvars
 import logging
 import sys
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from typing import Any, TextIO
 
 # Each end of a long log is kept up to this many characters (about as many bytes for text).
@@ -22,14 +23,31 @@ KEEP_CHARS = 5 * 1024 * 1024
 _BUFFER: contextvars.ContextVar[StepLog | None] = contextvars.ContextVar("zviz_log", default=None)
 _INSTALL_LOCK = threading.Lock()
 _installed = False
+# Logs of steps running now, saved every LIVE_SAVE_S by one background thread.
+LIVE_SAVE_S = 1.0
+_LIVE: set[StepLog] = set()
+_LIVE_LOCK = threading.Lock()
+_saver: threading.Thread | None = None
 
 
 class StepLog:
     """The text a step produced: its first and last `keep` characters, and how many in between
     were left out."""
 
-    def __init__(self, keep: int | None = None) -> None:
+    def __init__(
+        self,
+        keep: int | None = None,
+        sink: Callable[[str], None] | None = None,
+        on_live: Callable[[], None] | None = None,
+    ) -> None:
         self.keep = KEEP_CHARS if keep is None else keep
+        self.sink = sink
+        self.on_live = on_live
+        self.started = time.monotonic()
+        self.changes = 0
+        self._saved = 0
+        self.closed = False
+        self._io = threading.Lock()
         self.head: list[str] = []
         self.head_len = 0
         self.tail: collections.deque[str] = collections.deque()
@@ -41,6 +59,7 @@ class StepLog:
         if not text:
             return
         with self._lock:
+            self.changes += 1
             room = self.keep - self.head_len
             if room > 0:
                 part = text[:room]
@@ -76,6 +95,24 @@ class StepLog:
                 f"first and last {mb:g} MB]\n"
             )
             return head + note + tail
+
+    def save(self, final: bool = False) -> None:
+        """Hand what is kept so far to the sink, if anything changed since the last time; the
+        final save is the last one (a live save that comes later does nothing)."""
+        if self.sink is None:
+            return
+        with self._io:
+            if self.closed:
+                return
+            self.closed = final
+            if not final and self.on_live is not None:
+                announce, self.on_live = self.on_live, None
+                announce()
+            changes = self.changes
+            if changes == self._saved:
+                return
+            self.sink(self.text())
+            self._saved = changes
 
 
 class _Tee:
@@ -152,14 +189,51 @@ def _install() -> None:
             _installed = True
 
 
+def _save_live_logs() -> None:
+    while True:
+        time.sleep(LIVE_SAVE_S)
+        with _LIVE_LOCK:
+            running = list(_LIVE)
+        for log in running:
+            if time.monotonic() - log.started >= LIVE_SAVE_S:
+                with contextlib.suppress(Exception):  # the step's final save reports failures
+                    log.save()
+
+
+def _start_live_saver() -> None:
+    global _saver
+    with _INSTALL_LOCK:
+        if _saver is None or not _saver.is_alive():
+            _saver = threading.Thread(target=_save_live_logs, name="zviz-live-logs", daemon=True)
+            _saver.start()
+
+
 @contextlib.contextmanager
-def capturing(keep: int | None = None) -> Iterator[StepLog]:
-    """Capture this context's stdout, stderr and log records into a StepLog for the block."""
+def capturing(
+    keep: int | None = None,
+    sink: Callable[[str], None] | None = None,
+    on_live: Callable[[], None] | None = None,
+) -> Iterator[StepLog]:
+    """Capture this context's stdout, stderr and log records into a StepLog for the block.
+
+    With a `sink`, a step still running after LIVE_SAVE_S calls `on_live` once, then hands its
+    log to the sink every LIVE_SAVE_S (from a background thread), so it can be followed while
+    it runs; a quick step costs neither. The caller makes the final `save(final=True)`, after
+    which neither is called again.
+    """
     if not (_installed and isinstance(sys.stdout, _Tee) and isinstance(sys.stderr, _Tee)):
         _install()
-    log = StepLog(keep)
+    log = StepLog(keep, sink, on_live)
+    if sink is not None:
+        if _saver is None:
+            _start_live_saver()
+        with _LIVE_LOCK:
+            _LIVE.add(log)
     token = _BUFFER.set(log)
     try:
         yield log
     finally:
         _BUFFER.reset(token)
+        if sink is not None:
+            with _LIVE_LOCK:
+                _LIVE.discard(log)

@@ -167,7 +167,22 @@ class _RunContext:
         step_id = uuid.uuid4()
         started = now()
         written: list[tuple[str, UUID]] = []
-        with step_logs.capturing() as captured:
+        started_write = run_sql.step_started(
+            run_id=self.run_id,
+            step_id=step_id,
+            name=name,
+            position=position,
+            started=started,
+            config_json=dumps(step_config),
+            inputs=inputs,
+        )
+
+        def announce() -> None:
+            # A step still running after a second is shown running (with its inputs and live
+            # log) to readers; a quick one is recorded once, when it ends.
+            self.client.store.record_step(started_write, background=True, on_error=lambda: None)
+
+        with step_logs.capturing(sink=self._log_sink(step_id), on_live=announce) as captured:
             try:
                 result = step.entrypoint(*bound.args, **bound.kwargs)
                 stored = self._store_outputs(step, name, result, visualize, written)
@@ -281,16 +296,21 @@ class _RunContext:
         except ZvizError:
             log.exception("zviz could not record the failure of step %s", name)
 
-    def _save_log(self, step_id: UUID, name: str, captured: step_logs.StepLog) -> None:
-        """Write a step's log into its run's folder; a log that cannot be written is reported
-        and never fails the step."""
-        text = captured.text()
-        if not text:
-            return
-        try:
-            store = self.client.artifact_store
-            with store.open(store.step_log_uri(self.run_id, step_id), "wb") as fh:
+    def _log_sink(self, step_id: UUID) -> Callable[[str], None]:
+        store = self.client.artifact_store
+        uri = store.step_log_uri(self.run_id, step_id)
+
+        def write(text: str) -> None:
+            with store.open(uri, "wb") as fh:
                 fh.write(text.encode("utf-8", "replace"))
+
+        return write
+
+    def _save_log(self, step_id: UUID, name: str, captured: step_logs.StepLog) -> None:
+        """Write a step's whole log into its run's folder; a log that cannot be written is
+        reported and never fails the step."""
+        try:
+            captured.save(final=True)
         except Exception as exc:
             log.warning("zviz: the log of step %s could not be saved: %s", name, exc)
 

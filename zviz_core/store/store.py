@@ -277,7 +277,15 @@ class Store:
         self, policy: AccessPolicy, key: UUID | None, name: str | None
     ) -> PipelineRunResponse | None:
         """A readable run by id or name."""
-        return self.read(policy, lambda cur: run_sql.get(cur, policy, key, name), "run", key, name)
+
+        def read(cur: Cursor) -> PipelineRunResponse | None:
+            return run_sql.get(cur, policy, key, name)
+
+        found = self.read(policy, read, "run", key, name)
+        if found is not None and found.status is ExecutionStatus.RUNNING:
+            # Its process may have died since, which no write announces: look again.
+            found = self.engine.read(read)
+        return found
 
     def runs(self, policy: AccessPolicy, **filters: Any) -> tuple[list[PipelineRunResponse], int]:
         """A page of readable runs, newest first (see runs.list_page for the filters)."""
@@ -292,11 +300,15 @@ class Store:
         """The steps of a readable run; raises EntityNotFoundError otherwise."""
 
         def read(cur: Cursor) -> dict[str, StepRunResponse]:
-            if run_sql.get(cur, policy, run_id, None) is None:
+            found = run_sql.get(cur, policy, run_id, None)
+            if found is None:
                 raise not_found("pipeline run", run_id)
-            return run_sql.steps(cur, run_id)
+            return run_sql.steps(cur, run_id, found.status)
 
-        return self.read(policy, read, "steps", run_id)
+        steps = self.read(policy, read, "steps", run_id)
+        if any(step.status is ExecutionStatus.RUNNING for step in steps.values()):
+            steps = self.engine.read(read)  # as for run(): its process may have died since
+        return steps
 
     def step_run(self, policy: AccessPolicy, step_id: UUID) -> UUID | None:
         """The id of the run of a step the user may read, or None."""

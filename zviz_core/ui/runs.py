@@ -102,7 +102,7 @@ def run_list(client: Client) -> None:
 # -- one run ------------------------------------------------------------------------------------
 
 
-def _chosen_step(steps: dict[str, StepRunResponse]) -> str | None:
+def _chosen_step(steps: dict[str, StepRunResponse], run_id: Any = None) -> str | None:
     wanted = nav.param("step")
     if wanted in steps:
         return wanted
@@ -114,6 +114,14 @@ def _chosen_step(steps: dict[str, StepRunResponse]) -> str | None:
     failed = next((n for n, s in steps.items() if s.status is ExecutionStatus.FAILED), None)
     if failed is not None:
         return failed
+    # While the run goes on, the running step is open; once it ended, it stays open.
+    followed = f"followed-step-{run_id}"
+    running = next((n for n, s in steps.items() if s.status is ExecutionStatus.RUNNING), None)
+    if running is not None:
+        st.session_state[followed] = running
+        return running
+    if st.session_state.get(followed) in steps:
+        return st.session_state[followed]
     return next((n for n, s in steps.items() if s.outputs), next(iter(steps), None))
 
 
@@ -179,7 +187,7 @@ def steps_section(client: Client, run_id: Any, was_running: bool) -> None:
                 else "This run has no steps recorded."
             )
             return
-        chosen = _chosen_step(steps)
+        chosen = _chosen_step(steps, run.id)
         # On a phone the graph's labels would overlap: there the step list below replaces it.
         st.html(
             f"<style>@media (max-width: {PHONE_PX}px) {{ .st-key-run-graph {{ display: none }} }}</style>"
@@ -277,17 +285,24 @@ LOG_LINES_SHOWN = 2_000
 
 
 def step_log_view(client: Client, step: StepRunResponse) -> None:
-    """Draw a step's captured log in an expander (open when the step failed): its last lines,
-    or the lines matching a search, and a download of the whole log."""
+    """Draw a step's captured log in an expander (open when the step failed or runs): its last
+    lines, or the lines matching a search, and a download of the whole log. A running step's
+    log is what it has written so far (saved every second or so)."""
     with (
         st.expander(
-            "Logs", icon=":material/terminal:", expanded=step.status is ExecutionStatus.FAILED
+            "Logs",
+            icon=":material/terminal:",
+            expanded=step.status in (ExecutionStatus.FAILED, ExecutionStatus.RUNNING),
         ),
         contained(what="The step's log"),
     ):
         text = client.get_step_log(step)
         if text is None:
-            st.caption("This step printed and logged nothing.")
+            st.caption(
+                "This step has printed and logged nothing yet."
+                if step.status is ExecutionStatus.RUNNING
+                else "This step printed and logged nothing."
+            )
             return
         lines = text.splitlines()
         with st.container(horizontal=True, vertical_alignment="bottom"):
