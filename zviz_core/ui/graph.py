@@ -29,6 +29,7 @@ SELECTION = "node"
 LABEL_CHARS = 18
 COLUMN_PX = 150
 ROW_PX = 56
+MAX_NATURAL_PX = 900
 
 
 def _short(text: str, limit: int = LABEL_CHARS) -> str:
@@ -134,7 +135,7 @@ def chart(
     steps: dict[str, StepRunResponse], selected: str | None = None
 ) -> tuple[alt.LayerChart, int]:
     """The graph of a run as a layered chart with a point selection named `node` (fields
-    `step`), and its height in pixels."""
+    `step`), and its natural width in pixels."""
     nodes, edges = layout(steps)
     for node in nodes:
         node["selected"] = node["kind"] == "step" and node["step"] == selected
@@ -143,6 +144,7 @@ def chart(
     columns = last - first + 1
     rows = max((n["y"] for n in nodes), default=0) + 1
     height = int(max(rows, 1) * ROW_PX + 20)
+    width = max(columns * COLUMN_PX, 300)
     xs = alt.Scale(domain=[first - 0.5, last + 0.5], nice=False)
     ys = alt.Scale(domain=[rows - 0.5, -0.5], nice=False)
     x = alt.X("x:Q", axis=None, scale=xs)
@@ -189,7 +191,7 @@ def chart(
     )
     layered = (
         alt.layer(lines, boxes, *labels)
-        .properties(height=height, width=max(columns * COLUMN_PX, 300))
+        .properties(height=height, width=width)
         .configure_view(strokeWidth=0)
     )
-    return layered, height
+    return layered, width

@@ -193,14 +193,15 @@ def steps_section(client: Client, run_id: Any, was_running: bool) -> None:
             f"<style>@media (max-width: {PHONE_PX}px) {{ .st-key-run-graph {{ display: none }} }}</style>"
         )
         with st.container(border=True, key="run-graph"):
-            chart, _ = graph.chart(steps, chosen)
+            chart, natural_px = graph.chart(steps, chosen)
             key = f"graph-{run.id}"
             st.altair_chart(
                 chart,
                 on_select=functools.partial(_graph_clicked, key),
                 selection_mode=[graph.SELECTION],
                 key=key,
-                width="stretch",
+                # A small graph keeps its own size; a wide one fits the page (zoom to read).
+                width="content" if natural_px <= graph.MAX_NATURAL_PX else "stretch",
                 alt=f"Graph of the {len(steps)} steps of run {run.name}, with their inputs "
                 "and outputs; the step list below opens the same steps.",
             )
@@ -282,6 +283,9 @@ def error_summary(error: str) -> str:
 
 
 LOG_LINES_SHOWN = 2_000
+# A long log scrolls inside its own box instead of stretching the page.
+LOG_BOX_LINES = 30
+LOG_BOX_PX = 520
 
 
 def step_log_view(client: Client, step: StepRunResponse) -> None:
@@ -339,4 +343,5 @@ def step_log_view(client: Client, step: StepRunResponse) -> None:
             "\n".join(f"{n:>{width}}  {line}" for n, line in numbered),
             language=None,
             wrap_lines=True,
+            height=LOG_BOX_PX if len(numbered) > LOG_BOX_LINES else "content",
         )
