@@ -1,5 +1,6 @@
 """Step log capture: what a step prints (stdout, stderr) and logs, kept in memory while it runs
-and written as one file into its run's folder in the artifact store when it ends.
+and written as one file into its run's folder in the artifact store when it ends (and every
+second meanwhile, for a step that runs longer than that).
 
 Capture follows the context (thread or task) that runs the step, so pipelines running at once
 in other threads never mix their output. The console still shows everything as before.
@@ -56,6 +57,8 @@ class StepLog:
         self._lock = threading.Lock()
 
     def write(self, text: str) -> None:
+        """Add text: into the head until it is full, then into the tail, whose oldest part is
+        dropped beyond `keep`."""
         if not text:
             return
         with self._lock:
