@@ -21,6 +21,7 @@ from zviz_core.enums import (
     VisualizationType,
 )
 from zviz_core.errors import (
+    ArtifactLoadError,
     ArtifactPathError,
     ArtifactTooLargeError,
     ConfigError,
@@ -28,6 +29,7 @@ from zviz_core.errors import (
     InvalidInputError,
 )
 from zviz_core.models import (
+    ArtifactHistoryEntry,
     ArtifactVersionResponse,
     ArtifactVisualizationResponse,
     CuratedVisualizationRequest,
@@ -337,6 +339,32 @@ class Client:
         outputs = self._store.run_outputs(self._policy, run_id)
         return {name: self._bind(av.model_copy()) for name, av in outputs.items()}
 
+    def step_log_uri(self, step: StepRunResponse | UUID | str) -> str:
+        """Where a readable step's captured log lives, checked to lie inside its run's folder in
+        this client's artifact store (the file may not exist: a step that printed nothing has
+        none). Raises EntityNotFoundError for an unknown or unreadable step."""
+        key = as_uuid(step.id if isinstance(step, StepRunResponse) else step)
+        run_id = None if key is None else self._store.step_run(self._policy, key)
+        if run_id is None or key is None:
+            raise _not_found("step run", step.id if isinstance(step, StepRunResponse) else step)
+        store = self._store.artifacts
+        folder = store.check(store.run_folder(run_id), strictly=True, what="The run's folder")
+        return store.scoped(folder).check(store.step_log_uri(run_id, key), what="The step log")
+
+    def get_step_log(self, step: StepRunResponse | UUID | str) -> str | None:
+        """A step's captured stdout, stderr and log records (its first and last 5 MB), or None
+        when it printed nothing. Raises EntityNotFoundError for an unknown or unreadable step,
+        ArtifactStoreUnreachableError when the store cannot be reached."""
+        uri = self.step_log_uri(step)
+        store = self._store.artifacts
+        try:
+            data = store.read_bytes(uri)
+        except ArtifactLoadError:
+            if not store.exists(uri):
+                return None
+            raise
+        return data.decode("utf-8", "replace")
+
     def delete_pipeline_run(self, id_or_name: UUID | str) -> None:
         """Delete a run with its steps, artifact versions (and their files) and tiles.
         Raises as delete_pipeline does."""
@@ -409,6 +437,64 @@ class Client:
             size=size,
             total_capped=capped,
         )
+
+    def get_artifact_history(
+        self,
+        artifact_version_id: UUID | str | ArtifactVersionResponse,
+        pipeline_id: UUID | str | None = None,
+        page: int = 1,
+        size: int = 20,
+        uses_per_version: int = 5,
+    ) -> Page[ArtifactHistoryEntry]:
+        """The versions of an artifact version's artifact (a name shared across pipelines
+        included), newest first, each with the steps that read it (the latest
+        `uses_per_version`, and how many more). Only what the user may read is listed; with
+        `pipeline_id`, only versions produced by that pipeline's runs.
+
+        Raises EntityNotFoundError for an unknown or unreadable version, InvalidInputError for
+        a bad id or page.
+        """
+        if isinstance(artifact_version_id, ArtifactVersionResponse):
+            artifact_version_id = artifact_version_id.id
+        key = as_uuid(artifact_version_id)
+        limit, offset = page_bounds(page, size)
+        pid = None if pipeline_id is None else require_uuid(pipeline_id, "pipeline_id")
+        if not 0 < uses_per_version <= 100:
+            raise InvalidInputError("uses_per_version must be between 1 and 100.")
+        found = (
+            None
+            if key is None
+            else self._store.artifact_history(
+                self._policy, key, pid, limit, offset, uses_per_version
+            )
+        )
+        if found is None:
+            raise _not_found("artifact version", artifact_version_id)
+        entries, total = found
+        return Page(
+            items=[
+                ArtifactHistoryEntry(
+                    version=self._bind(av.model_copy()), used_by=used, more_uses=more
+                )
+                for av, used, more in entries
+            ],
+            total=total,
+            page=page,
+            size=size,
+        )
+
+    def list_artifact_pipelines(
+        self, artifact_version_id: UUID | str | ArtifactVersionResponse
+    ) -> list[PipelineResponse]:
+        """The pipelines whose runs produced the readable versions of this version's artifact,
+        by name. Raises EntityNotFoundError for an unknown or unreadable version."""
+        if isinstance(artifact_version_id, ArtifactVersionResponse):
+            artifact_version_id = artifact_version_id.id
+        key = as_uuid(artifact_version_id)
+        found = None if key is None else self._store.artifact_pipelines(self._policy, key)
+        if found is None:
+            raise _not_found("artifact version", artifact_version_id)
+        return found
 
     def delete_artifact_version(self, artifact_version_id: UUID | str) -> None:
         """Delete an artifact version, its files, its visualizations and the tiles showing them.

@@ -171,6 +171,25 @@ class StepRunResponse(_Bound):
         return next(iter(self.outputs.values()))[0]
 
 
+class ArtifactUse(_Model):
+    """A step that read an artifact version as an input: its run, pipeline and input name."""
+
+    run_id: UUID
+    run_name: str
+    pipeline_name: str
+    step_name: str
+    input_name: str
+
+
+class ArtifactHistoryEntry(_Model):
+    """One version of an artifact, with the steps (in runs the user may read) that used it,
+    newest first, at most `ArtifactHistory` bounds."""
+
+    version: ArtifactVersionResponse
+    used_by: list[ArtifactUse]
+    more_uses: int = 0
+
+
 class PipelineRunResponse(_Bound):
     id: UUID
     name: str

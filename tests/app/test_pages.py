@@ -80,9 +80,11 @@ def test_run_page_shows_facts_graph_steps_and_the_first_steps_outputs(open_page,
     no_exception(at)
     assert not at.error
     assert plain(at.title[0].value) == run.name
-    dot = at.get("graphviz_chart")[0].proto.spec
-    for name in run.steps:
-        assert f'label="{name}"' in dot
+    chart = at.get("vega_lite_chart")[0].proto
+    boxes = next(layer for layer in json.loads(chart.spec)["layer"] if "rect" in str(layer["mark"]))
+    steps_drawn = [node["label"] for node in boxes["data"]["values"] if node["kind"] == "step"]
+    assert f"graph of the {len(run.steps)} steps" in chart.alt.lower()
+    assert steps_drawn == list(run.steps)
     steps = at.get("button_group")[0]
     assert steps.options == list(run.steps)
     assert steps.value == "frame"

@@ -51,6 +51,7 @@ def _fill_store() -> ModuleType:
 
 @step
 def make_report() -> HTMLString:
+    print("made the report")
     return HTMLString("<h1>copied</h1>")
 
 
@@ -375,6 +376,9 @@ def test_artifacts_are_copied_to_a_new_root_and_read_from_there(
     assert tile.artifact_visualization is not None
     assert tile.artifact_visualization.uri == copied.visualizations[0].uri
     assert moved.load_visualization_content(tile.artifact_visualization).value == "<h1>copied</h1>"
+    # The run's own folder (its steps' logs) moves too.
+    assert moved.get_step_log(run.steps["make_report"].id) == "made the report\n"
+    assert moved.step_log_uri(run.steps["make_report"].id).startswith(str(new_root) + os.sep)
     rows = _rows_as_text(database)
     for table in URI_COLUMNS:
         assert rows[table], table

@@ -24,6 +24,7 @@ from zviz_core.errors import (
 OPTIONS_ENV = "ZVIZ_ARTIFACT_STORE_OPTIONS"
 STORE_ENV = "ZVIZ_ARTIFACT_STORE"
 SHARED_ENV = "ZVIZ_ARTIFACT_STORE_SHARED"
+STEP_LOG_FILE = "logs.txt"
 # Bounded waits, so an unreachable bucket fails a tile in seconds instead of hanging the page.
 S3_DEFAULTS = {"connect_timeout": 3, "read_timeout": 20, "retries": {"max_attempts": 2}}
 
@@ -207,6 +208,14 @@ class ArtifactStore:
     def version_folder(self, version_id: Any) -> str:
         """The folder of an artifact version, named by its id alone: <root>/<version id>."""
         return join(self.root, str(version_id))
+
+    def run_folder(self, run_id: Any) -> str:
+        """The folder of a run's own files (its steps' logs): <root>/<run id>."""
+        return join(self.root, str(run_id))
+
+    def step_log_uri(self, run_id: Any, step_id: Any) -> str:
+        """Where a step's captured log lives: <root>/<run id>/<step id>/logs.txt."""
+        return join(self.run_folder(run_id), str(step_id), STEP_LOG_FILE)
 
     def open(self, path: str, mode: str = "rb") -> IO[Any]:
         """Open a file in the store, making parent folders when writing."""

@@ -26,6 +26,7 @@ from uuid import UUID
 from zviz_core.enums import ExecutionStatus, VisualizationType
 from zviz_core.errors import ArtifactPathError, InvalidInputError, ZvizError
 from zviz_core.names import check_path_name
+from zviz_core.pipelines import logs as step_logs
 from zviz_core.pipelines.config import RunConfig, from_options, load_config
 from zviz_core.pipelines.step import OutputSpec, Step
 from zviz_core.store import runs as run_sql
@@ -69,8 +70,25 @@ def activated(client: Client) -> Iterator[Client]:
 
 
 def _error_text(exc: BaseException) -> str:
+    """The exception's last line: what a run's summary shows."""
     text = "".join(traceback.format_exception_only(type(exc), exc)).strip()
     return text[:10_000]
+
+
+TRACEBACK_KEEP = 100_000
+
+
+def _traceback_text(exc: BaseException) -> str:
+    """The whole traceback (chained exceptions too) from the step's own code down, bounded:
+    a very long one keeps its start and its end, where the error is."""
+    tb = exc.__traceback__
+    # The first frame is the runner calling the step: the user's code starts below it.
+    frames = tb.tb_next if tb is not None and tb.tb_next is not None else tb
+    text = "".join(traceback.format_exception(type(exc), exc, frames)).strip()
+    if len(text) <= TRACEBACK_KEEP:
+        return text
+    half = TRACEBACK_KEEP // 2
+    return f"{text[:half]}\n[... {len(text) - 2 * half:,} characters left out ...]\n{text[-half:]}"
 
 
 class _RunContext:
@@ -149,15 +167,37 @@ class _RunContext:
         step_id = uuid.uuid4()
         started = now()
         written: list[tuple[str, UUID]] = []
-        try:
-            result = step.entrypoint(*bound.args, **bound.kwargs)
-            stored = self._store_outputs(step, name, result, visualize, written)
-            # Outputs share one timestamp; their declared order is kept here for readers.
-            step_config["outputs"] = [item["output_name"] for item in stored]
-        except BaseException as exc:
-            self._discard(written)
-            self._record_failure(step_id, name, position, started, step_config, inputs, exc)
-            raise
+        started_write = run_sql.step_started(
+            run_id=self.run_id,
+            step_id=step_id,
+            name=name,
+            position=position,
+            started=started,
+            config_json=dumps(step_config),
+            inputs=inputs,
+        )
+
+        def announce() -> None:
+            # A step still running after a second is shown running (with its inputs and live
+            # log) to readers; a quick one is recorded once, when it ends.
+            self.client.store.record_step(started_write, background=True, on_error=lambda: None)
+
+        with step_logs.capturing(sink=self._log_sink(step_id), on_live=announce) as captured:
+            try:
+                result = step.entrypoint(*bound.args, **bound.kwargs)
+                stored = self._store_outputs(step, name, result, visualize, written)
+                # Outputs share one timestamp; their declared order is kept here for readers.
+                step_config["outputs"] = [item["output_name"] for item in stored]
+            except BaseException as exc:
+                details = _traceback_text(exc)
+                captured.write(details + "\n")
+                self._save_log(step_id, name, captured)
+                self._discard(written)
+                self._record_failure(
+                    step_id, name, position, started, step_config, inputs, exc, details
+                )
+                raise
+        self._save_log(step_id, name, captured)
         write = self._step_record(
             step_id, name, position, started, now(), step_config, inputs, stored=stored
         )
@@ -206,6 +246,7 @@ class _RunContext:
         inputs: dict[str, UUID],
         stored: list[dict[str, Any]] | None = None,
         error: str | None = None,
+        summary: str | None = None,
     ) -> Callable[[Any], None]:
         return run_sql.step_record(
             run_id=self.run_id,
@@ -218,6 +259,7 @@ class _RunContext:
             inputs=inputs,
             stored=stored or [],
             error=error,
+            summary=summary,
             run_name=self.run_name,
             pipeline_name=self.pipeline.name,
         )
@@ -231,6 +273,7 @@ class _RunContext:
         step_config: dict,
         inputs: dict[str, UUID],
         exc: BaseException,
+        details: str,
     ) -> None:
         try:
             self.client.store.flush()
@@ -239,13 +282,39 @@ class _RunContext:
                 "zviz: an earlier step of run %s could not be recorded: %s", self.run_name, earlier
             )
         write = self._step_record(
-            step_id, name, position, started, now(), step_config, inputs, error=_error_text(exc)
+            step_id,
+            name,
+            position,
+            started,
+            now(),
+            step_config,
+            inputs,
+            error=details,
+            summary=_error_text(exc),
         )
         try:
             self.client.store.record_step(write, background=False, on_error=lambda: None)
             self.failure_recorded = True
         except ZvizError:
             log.exception("zviz could not record the failure of step %s", name)
+
+    def _log_sink(self, step_id: UUID) -> Callable[[str], None]:
+        store = self.client.artifact_store
+        uri = store.step_log_uri(self.run_id, step_id)
+
+        def write(text: str) -> None:
+            with store.open(uri, "wb") as fh:
+                fh.write(text.encode("utf-8", "replace"))
+
+        return write
+
+    def _save_log(self, step_id: UUID, name: str, captured: step_logs.StepLog) -> None:
+        """Write a step's whole log into its run's folder; a log that cannot be written is
+        reported and never fails the step."""
+        try:
+            captured.save(final=True)
+        except Exception as exc:
+            log.warning("zviz: the log of step %s could not be saved: %s", name, exc)
 
     def _discard(self, folders: list[tuple[str, UUID]]) -> None:
         for uri, version_id in folders:

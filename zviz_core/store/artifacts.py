@@ -8,7 +8,12 @@ from uuid import UUID
 
 from zviz_core.access import AccessPolicy
 from zviz_core.enums import VisualizationType
-from zviz_core.models import ArtifactVersionResponse, ArtifactVisualizationResponse
+from zviz_core.models import (
+    ArtifactUse,
+    ArtifactVersionResponse,
+    ArtifactVisualizationResponse,
+    PipelineResponse,
+)
 from zviz_core.store.engine import Cursor
 from zviz_core.store.util import aware, loads, newest_page
 
@@ -205,6 +210,91 @@ def list_page(
         span=span,
     )
     return _with_details(cur, rows), total, capped
+
+
+def _of_artifact(
+    access: AccessPolicy, artifact_id: UUID, pipeline_id: UUID | None
+) -> tuple[str, dict[str, Any]]:
+    where, params = access.sql("artifact_version", "av")
+    params["artifact"] = artifact_id
+    cond = f"av.artifact_id = $artifact AND {where}"
+    if pipeline_id is not None:
+        cond += " AND av.run_id IN (SELECT id FROM pipeline_runs WHERE pipeline_id = $pipeline)"
+        params["pipeline"] = pipeline_id
+    return cond, params
+
+
+def history_page(
+    cur: Cursor,
+    access: AccessPolicy,
+    artifact_id: UUID,
+    pipeline_id: UUID | None,
+    limit: int,
+    offset: int,
+) -> tuple[list[ArtifactVersionResponse], int]:
+    """A page of the readable versions of one artifact (of one pipeline's runs, if given),
+    newest version first, and how many there are."""
+    cond, params = _of_artifact(access, artifact_id, pipeline_id)
+    total = int(cur.value(f"SELECT count(*) FROM {VERSION_FROM} WHERE {cond}", params))
+    page = versions_where(cur, cond, params, "av.version DESC, av.id", limit, offset)
+    return page, total
+
+
+def history_pipelines(
+    cur: Cursor, access: AccessPolicy, artifact_id: UUID
+) -> list[PipelineResponse]:
+    """The pipelines whose runs produced readable versions of one artifact, by name."""
+    cond, params = _of_artifact(access, artifact_id, None)
+    rows = cur.dicts(
+        "SELECT DISTINCT pl.id, pl.name, pl.project_id, pl.created FROM pipelines pl "
+        "JOIN pipeline_runs r ON r.pipeline_id = pl.id "
+        f"JOIN artifact_versions av ON av.run_id = r.id JOIN artifacts a ON a.id = av.artifact_id "
+        f"WHERE {cond} ORDER BY pl.name, pl.id",
+        params,
+    )
+    return [
+        PipelineResponse(
+            id=r["id"], name=r["name"], project_id=r["project_id"], created=aware(r["created"])
+        )
+        for r in rows
+    ]
+
+
+def uses(
+    cur: Cursor, access: AccessPolicy, version_ids: list[UUID], per_version: int
+) -> dict[UUID, tuple[list[ArtifactUse], int]]:
+    """{version id: (the latest `per_version` steps that read it, in runs the user may read,
+    and how many more there are)}."""
+    if not version_ids:
+        return {}
+    where, params = access.sql("pipeline_run", "r")
+    params.update(ids=version_ids, n=per_version)
+    rows = cur.dicts(
+        "SELECT * FROM (SELECT si.artifact_version_id AS av_id, si.name AS input_name, "
+        "s.name AS step_name, r.id AS run_id, r.name AS run_name, pl.name AS pipeline_name, "
+        "row_number() OVER (PARTITION BY si.artifact_version_id "
+        "ORDER BY r.created DESC, r.id, s.position, si.name) AS n, "
+        "count(*) OVER (PARTITION BY si.artifact_version_id) AS total "
+        "FROM step_inputs si JOIN step_runs s ON s.id = si.step_run_id "
+        "JOIN pipeline_runs r ON r.id = s.run_id JOIN pipelines pl ON pl.id = r.pipeline_id "
+        f"WHERE si.artifact_version_id = ANY($ids) AND {where}) used "
+        "WHERE n <= $n ORDER BY av_id, n",
+        params,
+    )
+    out: dict[UUID, tuple[list[ArtifactUse], int]] = {}
+    for row in rows:
+        found, total = out.get(row["av_id"], ([], int(row["total"])))
+        found.append(
+            ArtifactUse(
+                run_id=row["run_id"],
+                run_name=row["run_name"],
+                pipeline_name=row["pipeline_name"],
+                step_name=row["step_name"],
+                input_name=row["input_name"],
+            )
+        )
+        out[row["av_id"]] = (found, total)
+    return {key: (found, total - len(found)) for key, (found, total) in out.items()}
 
 
 def get_visualization(

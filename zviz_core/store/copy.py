@@ -320,8 +320,8 @@ def _check_uris(cur: Cursor, move: _ArtifactMove) -> None:
 
 
 def _files_to_copy(cur: Cursor, move: _ArtifactMove) -> tuple[list[str], list[str]]:
-    """(version folders, loose files): every version folder, plus any visualization or tile
-    file that does not lie inside its own version's folder."""
+    """(folders, loose files): every version folder and every run folder that exists, plus any
+    visualization or tile file that does not lie inside its own version's folder."""
     folders = sorted(str(r[0]) for r in cur.rows("SELECT DISTINCT uri FROM artifact_versions"))
     sep = _quote(move.sep)
     loose = cur.rows(
@@ -333,6 +333,11 @@ def _files_to_copy(cur: Cursor, move: _ArtifactMove) -> tuple[list[str], list[st
         "WHERE c.viz_uri IS NOT NULL AND (av.id IS NULL "
         f"OR substr(c.viz_uri, 1, length(av.uri) + 1) <> av.uri || {sep})"
     )
+    # Runs' own folders (their steps' logs), those that exist: one listing of the root.
+    runs = {str(r[0]) for r in cur.rows("SELECT id FROM pipeline_runs")}
+    root = move.source.root
+    present = set(move.source.listdir(root)) if runs and move.source.exists(root) else set()
+    folders += sorted(move.source.run_folder(name) for name in present & runs)
     return folders, sorted(str(r[0]) for r in loose)
 
 

@@ -125,8 +125,11 @@ def list_page(
     return [run(r) for r in rows], total
 
 
-def steps(cur: Cursor, run_id: UUID) -> dict[str, StepRunResponse]:
-    """The steps of a run (already checked readable) with their inputs and outputs."""
+def steps(
+    cur: Cursor, run_id: UUID, run_status: ExecutionStatus = ExecutionStatus.RUNNING
+) -> dict[str, StepRunResponse]:
+    """The steps of a run (already checked readable) with their inputs and outputs. A step
+    still marked running in a run that no longer runs was cut off: it reads as interrupted."""
     step_rows = cur.dicts(
         "SELECT id, name, run_id, position, status, start_time, end_time, error, config "
         "FROM step_runs WHERE run_id = $run ORDER BY position, start_time, id",
@@ -170,7 +173,7 @@ def steps(cur: Cursor, run_id: UUID) -> dict[str, StepRunResponse]:
             name=row["name"],
             run_id=row["run_id"],
             position=row["position"],
-            status=ExecutionStatus(row["status"]),
+            status=_step_status(row["status"], run_status),
             start_time=aware(row["start_time"]),
             end_time=aware(row["end_time"]),
             error=row["error"],
@@ -179,6 +182,24 @@ def steps(cur: Cursor, run_id: UUID) -> dict[str, StepRunResponse]:
             inputs=inputs.get(row["id"], {}),
         )
     return result
+
+
+def _step_status(status: str, run_status: ExecutionStatus) -> ExecutionStatus:
+    value = ExecutionStatus(status)
+    if value is ExecutionStatus.RUNNING and run_status is not ExecutionStatus.RUNNING:
+        return ExecutionStatus.INTERRUPTED
+    return value
+
+
+def step_run_id(cur: Cursor, access: AccessPolicy, step_id: UUID) -> UUID | None:
+    """The run of a step the user may read, or None (no such step, or not readable)."""
+    where, params = access.sql("pipeline_run", "r")
+    params["step"] = step_id
+    return cur.value(
+        f"SELECT r.id FROM step_runs s JOIN {RUN_FROM} ON r.id = s.run_id "
+        f"WHERE s.id = $step AND {where}",
+        params,
+    )
 
 
 def ensure_pipeline(cur: Cursor, project_id: UUID, name: str, now: datetime) -> UUID:
@@ -268,31 +289,38 @@ def step_record(
     inputs: dict[str, UUID],
     stored: list[dict[str, Any]],
     error: str | None,
+    summary: str | None = None,
     run_name: str | None = None,
     pipeline_name: str | None = None,
 ) -> Callable[[Cursor], None]:
     """The write that records a finished step: its row, input edges and artifact versions;
-    with an error, the step and its run as failed."""
+    with an error (the step's traceback), the step and its run as failed, the run saying
+    `summary` (the error's last line)."""
 
     def write(cur: Cursor) -> None:
-        if not cur.lock_rows("pipeline_runs", [run_id], share=True):
-            raise RunGoneError(
-                f"The run was deleted while it ran, so step '{name}' was not recorded; run the "
-                "pipeline again."
-            )
-        insert_step(
-            cur,
-            step_id=step_id,
-            run_id=run_id,
-            name=name,
-            position=position,
-            status=ExecutionStatus.FAILED if error else ExecutionStatus.COMPLETED,
-            start=started,
-            end=finished,
-            error=error,
-            config_json=config_json,
-            inputs=inputs,
+        _require_run(cur, run_id, name)
+        status = ExecutionStatus.FAILED if error else ExecutionStatus.COMPLETED
+        # The row written when the step started (see step_started) is completed; a step whose
+        # start was not recorded is inserted whole.
+        updated = cur.value(
+            "UPDATE step_runs SET status = $s, end_time = $end, error = $e, config = $c "
+            "WHERE id = $id RETURNING id",
+            {"s": status.value, "end": finished, "e": error, "c": config_json, "id": step_id},
         )
+        if updated is None:
+            insert_step(
+                cur,
+                step_id=step_id,
+                run_id=run_id,
+                name=name,
+                position=position,
+                status=status,
+                start=started,
+                end=finished,
+                error=error,
+                config_json=config_json,
+                inputs=inputs,
+            )
         for item in stored:
             artifacts.insert_version(
                 cur,
@@ -306,8 +334,52 @@ def step_record(
             )
         if error:
             finish_run(
-                cur, run_id, ExecutionStatus.FAILED, f"Step '{name}' failed: {error}", finished
+                cur,
+                run_id,
+                ExecutionStatus.FAILED,
+                f"Step '{name}' failed: {summary or error}",
+                finished,
             )
+
+    return write
+
+
+def _require_run(cur: Cursor, run_id: UUID, name: str) -> None:
+    if not cur.lock_rows("pipeline_runs", [run_id], share=True):
+        raise RunGoneError(
+            f"The run was deleted while it ran, so step '{name}' was not recorded; run the "
+            "pipeline again."
+        )
+
+
+def step_started(
+    *,
+    run_id: UUID,
+    step_id: UUID,
+    name: str,
+    position: int,
+    started: datetime,
+    config_json: str,
+    inputs: dict[str, UUID],
+) -> Callable[[Cursor], None]:
+    """The write that shows a step as running, with its inputs, until step_record completes
+    it."""
+
+    def write(cur: Cursor) -> None:
+        _require_run(cur, run_id, name)
+        insert_step(
+            cur,
+            step_id=step_id,
+            run_id=run_id,
+            name=name,
+            position=position,
+            status=ExecutionStatus.RUNNING,
+            start=started,
+            end=None,
+            error=None,
+            config_json=config_json,
+            inputs=inputs,
+        )
 
     return write
 

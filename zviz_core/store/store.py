@@ -27,6 +27,7 @@ from zviz_core.models import (
     ArtifactVersionResponse,
     ArtifactVisualizationResponse,
     CuratedVisualizationResponse,
+    PipelineResponse,
     PipelineRunResponse,
     ProjectResponse,
     StepRunResponse,
@@ -254,12 +255,16 @@ class Store:
             policy.refuse_beyond(
                 cascade.changes_beyond(cur, policy, doomed), registry.kind(kind).label
             )
-            return cascade.execute(cur, doomed)
+            folders = cascade.execute(cur, doomed)
+            # A run's own folder holds its steps' logs.
+            runs = [(self.artifacts.run_folder(r), r) for r in doomed.ids("pipeline_run")]
+            return folders + runs
 
         self.remove_folders(self.write(write))
 
     def remove_folders(self, folders: list[tuple[str, UUID]]) -> None:
-        """Remove deleted artifact versions' folders, each only if it is that version's own."""
+        """Remove deleted artifact versions' and runs' folders, each only if it is named by the
+        id of what was deleted."""
         for uri, version_id in folders:
             try:
                 self.artifacts.remove_version_folder(uri, version_id)
@@ -272,7 +277,15 @@ class Store:
         self, policy: AccessPolicy, key: UUID | None, name: str | None
     ) -> PipelineRunResponse | None:
         """A readable run by id or name."""
-        return self.read(policy, lambda cur: run_sql.get(cur, policy, key, name), "run", key, name)
+
+        def read(cur: Cursor) -> PipelineRunResponse | None:
+            return run_sql.get(cur, policy, key, name)
+
+        found = self.read(policy, read, "run", key, name)
+        if found is not None and found.status is ExecutionStatus.RUNNING:
+            # Its process may have died since, which no write announces: look again.
+            found = self.engine.read(read)
+        return found
 
     def runs(self, policy: AccessPolicy, **filters: Any) -> tuple[list[PipelineRunResponse], int]:
         """A page of readable runs, newest first (see runs.list_page for the filters)."""
@@ -287,11 +300,21 @@ class Store:
         """The steps of a readable run; raises EntityNotFoundError otherwise."""
 
         def read(cur: Cursor) -> dict[str, StepRunResponse]:
-            if run_sql.get(cur, policy, run_id, None) is None:
+            found = run_sql.get(cur, policy, run_id, None)
+            if found is None:
                 raise not_found("pipeline run", run_id)
-            return run_sql.steps(cur, run_id)
+            return run_sql.steps(cur, run_id, found.status)
 
-        return self.read(policy, read, "steps", run_id)
+        steps = self.read(policy, read, "steps", run_id)
+        if any(step.status is ExecutionStatus.RUNNING for step in steps.values()):
+            steps = self.engine.read(read)  # as for run(): its process may have died since
+        return steps
+
+    def step_run(self, policy: AccessPolicy, step_id: UUID) -> UUID | None:
+        """The id of the run of a step the user may read, or None."""
+        return self.read(
+            policy, lambda cur: run_sql.step_run_id(cur, policy, step_id), "step", step_id
+        )
 
     def run_outputs(self, policy: AccessPolicy, run_id: UUID) -> dict[str, ArtifactVersionResponse]:
         """What a readable run's pipeline returned, by output name; raises EntityNotFoundError
@@ -319,6 +342,46 @@ class Store:
             "avs",
             *sorted(filters.items()),
         )
+
+    def artifact_history(
+        self,
+        policy: AccessPolicy,
+        version_id: UUID,
+        pipeline_id: UUID | None,
+        limit: int,
+        offset: int,
+        uses_per_version: int,
+    ) -> tuple[list[tuple[ArtifactVersionResponse, list[Any], int]], int] | None:
+        """A page of the readable versions of a readable version's artifact, each with the
+        steps that read it, and the total; None when the version is not readable."""
+
+        def read(cur: Cursor) -> Any:
+            found = artifact_sql.get(cur, policy, version_id)
+            if found is None:
+                return None
+            page, total = artifact_sql.history_page(
+                cur, policy, found.artifact_id, pipeline_id, limit, offset
+            )
+            used = artifact_sql.uses(cur, policy, [av.id for av in page], uses_per_version)
+            return [(av, *used.get(av.id, ([], 0))) for av in page], total
+
+        return self.read(
+            policy, read, "history", version_id, pipeline_id, limit, offset, uses_per_version
+        )
+
+    def artifact_pipelines(
+        self, policy: AccessPolicy, version_id: UUID
+    ) -> list[PipelineResponse] | None:
+        """The pipelines that produced readable versions of a readable version's artifact;
+        None when the version is not readable."""
+
+        def read(cur: Cursor) -> Any:
+            found = artifact_sql.get(cur, policy, version_id)
+            if found is None:
+                return None
+            return artifact_sql.history_pipelines(cur, policy, found.artifact_id)
+
+        return self.read(policy, read, "history_pipelines", version_id)
 
     def visualization(
         self, policy: AccessPolicy, key: UUID

@@ -12,8 +12,12 @@ import streamlit as st
 from zviz_core.artifacts.store import is_remote
 from zviz_core.client import Client
 from zviz_core.errors import ArtifactLoadError
-from zviz_core.models import ArtifactVersionResponse, ArtifactVisualizationResponse
-from zviz_core.ui import fmt, nav, render
+from zviz_core.models import (
+    ArtifactHistoryEntry,
+    ArtifactVersionResponse,
+    ArtifactVisualizationResponse,
+)
+from zviz_core.ui import fmt, lists, nav, render
 from zviz_core.ui.notices import contained, md_escape
 
 
@@ -186,3 +190,88 @@ def artifact_version_view(
         with st.expander("Metadata", icon=":material/info:"):
             _metadata(av.metadata)
         visualization_tabs(client, av, selected_viz, extra_params)
+
+
+HISTORY_PAGE = 10
+
+
+def _history_row(entry: ArtifactHistoryEntry, current: ArtifactVersionResponse) -> None:
+    av = entry.version
+    with st.container(border=True, key=f"history-{av.id}"):
+        with st.container(horizontal=True, vertical_alignment="center", gap="small"):
+            if av.id == current.id:
+                st.badge(f"v{av.version} · this version", color="blue", width="content")
+            else:
+                nav.link(nav.ARTIFACTS, f"v{av.version}", icon=":material/history:", id=av.id)
+            if av.pipeline_name:
+                st.badge(
+                    md_escape(av.pipeline_name),
+                    icon=":material/account_tree:",
+                    color="violet",
+                    width="content",
+                )
+            st.caption(f"created {fmt.when(av.created)}", width="content")
+        with st.container(horizontal=True, vertical_alignment="center", gap="small"):
+            st.caption("Produced by", width="content")
+            if av.run_id is None:
+                st.caption("no run (saved outside a pipeline)", width="content")
+            else:
+                nav.link(
+                    nav.RUNS,
+                    f"{av.run_name} > {av.step_name}",
+                    icon=":material/play_circle:",
+                    id=av.run_id,
+                    step=av.step_name,
+                    artifact=av.id,
+                )
+        with st.container(horizontal=True, vertical_alignment="center", gap="small"):
+            st.caption("Used by", width="content")
+            if not entry.used_by:
+                st.caption("no step you can see", width="content")
+            for use in entry.used_by:
+                nav.link(
+                    nav.RUNS,
+                    f"{use.run_name} > {use.step_name} ({use.input_name})",
+                    icon=":material/input:",
+                    id=use.run_id,
+                    step=use.step_name,
+                )
+            if entry.more_uses:
+                st.caption(f"and {entry.more_uses:,} more", width="content")
+
+
+def artifact_history(client: Client, av: ArtifactVersionResponse) -> None:
+    """Draw every version of this version's artifact the user may read, newest first: the
+    pipeline, run and step that produced each, and the steps that used it; filterable by
+    pipeline (`vpipeline` in the URL) and paginated (`vpage`)."""
+    st.subheader(f"Versions of {md_escape(av.name)}", anchor=False)
+    pipelines = client.list_artifact_pipelines(av)
+    chosen = None
+    if len(pipelines) > 1:
+        st.caption(
+            f"This name is shared by {len(pipelines)} pipelines: each of their runs adds a "
+            "version of the same artifact."
+        )
+        name = lists.url_selectbox(
+            "Pipeline",
+            ["", *(p.name for p in pipelines)],
+            param="vpipeline",
+            key=f"history-pipeline-{av.id}",
+            format_func=lambda v: v or "All pipelines",
+            reset=("vpage",),
+        )
+        chosen = next((p for p in pipelines if p.name == name), None)
+    page = client.get_artifact_history(
+        av,
+        pipeline_id=chosen.id if chosen else None,
+        page=lists.current_page("vpage"),
+        size=HISTORY_PAGE,
+    )
+    if not page.items:
+        st.info("No version on this page.", icon=":material/info:")
+    else:
+        first = (page.page - 1) * page.size + 1
+        st.caption(f"Versions {first:,}-{first + len(page) - 1:,} of {page.total:,}, newest first")
+        for entry in page.items:
+            _history_row(entry, av)
+    lists.paginator(page.total, HISTORY_PAGE, key=f"history-page-{av.id}", param="vpage")

@@ -21,7 +21,7 @@ from zviz_core.models import (
     SnapshotResponse,
 )
 from zviz_core.ui import empty, fmt, lists, nav, render, runs, tiles
-from zviz_core.ui.artifacts import artifact_version_view
+from zviz_core.ui.artifacts import artifact_history, artifact_version_view
 from zviz_core.ui.notices import contained, md_escape
 
 RECENT_RUNS = 5
@@ -314,6 +314,8 @@ def artifacts_page(client: Client) -> None:
     def draw(av: ArtifactVersionResponse) -> None:
         st.title(md_escape(f"{av.name} v{av.version}"), anchor=False)
         artifact_version_view(client, av, selected_viz=nav.param("viz"))
+        with contained(what="The artifact's versions"):
+            artifact_history(client, av)
 
     key = nav.param("id")
     if key:

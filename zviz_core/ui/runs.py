@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, datetime, time
 from typing import Any
 
@@ -11,16 +12,9 @@ from zviz_core.client import Client
 from zviz_core.enums import ExecutionStatus, VisualizationResourceTypes
 from zviz_core.errors import EntityNotFoundError
 from zviz_core.models import PipelineRunResponse, StepRunResponse
-from zviz_core.ui import empty, fmt, lists, nav, tiles
+from zviz_core.ui import empty, fmt, graph, lists, nav, tiles
 from zviz_core.ui.artifacts import artifact_version_view
 from zviz_core.ui.notices import contained, md_escape
-
-STATUS_FILL = {
-    ExecutionStatus.COMPLETED: "#d1fadf",
-    ExecutionStatus.FAILED: "#fee4e2",
-    ExecutionStatus.RUNNING: "#d1e9ff",
-    ExecutionStatus.INTERRUPTED: "#fef0c7",
-}
 
 
 def runs_page(client: Client) -> None:
@@ -109,49 +103,7 @@ def run_list(client: Client) -> None:
 # -- one run ------------------------------------------------------------------------------------
 
 
-def _dot_text(text: str) -> str:
-    return text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ")
-
-
-def run_graph(steps: dict[str, StepRunResponse], selected: str | None = None) -> str:
-    """Return a Graphviz DOT graph of a run: steps (boxes coloured by status), their outputs
-    (notes) and the inputs that feed each step, left to right; an input's parameter name is
-    its edge's tooltip, to keep the graph narrow."""
-    lines = [
-        "digraph run {",
-        'rankdir=LR; bgcolor="transparent"; nodesep=0.15; ranksep=0.3;',
-        'node [fontname="Helvetica", fontsize=11, margin="0.12,0.05"];',
-        'edge [color="#98a2b3", arrowsize=0.6];',
-    ]
-    produced: set[str] = set()
-    for name, step in steps.items():
-        width = 2.5 if name == selected else 1
-        lines.append(
-            f'"s{step.id}" [label="{_dot_text(name)}", shape=box, style="rounded,filled", '
-            f'fillcolor="{STATUS_FILL[step.status]}", penwidth={width}];'
-        )
-        for output, versions in step.outputs.items():
-            for av in versions:
-                produced.add(str(av.id))
-                lines.append(
-                    f'"a{av.id}" [label="{_dot_text(output)}", shape=note, style=filled, '
-                    'fillcolor="#f2f4f7", color="#d0d5dd", fontsize=10];'
-                )
-                lines.append(f'"s{step.id}" -> "a{av.id}";')
-    for step in steps.values():
-        for input_name, av in step.inputs.items():
-            if str(av.id) not in produced:
-                produced.add(str(av.id))
-                lines.append(
-                    f'"a{av.id}" [label="{_dot_text(av.name)} v{av.version}", shape=note, '
-                    'style="filled,dashed", fillcolor="#ffffff", color="#98a2b3", fontsize=10];'
-                )
-            lines.append(f'"a{av.id}" -> "s{step.id}" [tooltip="input {_dot_text(input_name)}"];')
-    lines.append("}")
-    return "\n".join(lines)
-
-
-def _chosen_step(steps: dict[str, StepRunResponse]) -> str | None:
+def _chosen_step(steps: dict[str, StepRunResponse], run_id: Any = None) -> str | None:
     wanted = nav.param("step")
     if wanted in steps:
         return wanted
@@ -160,6 +112,17 @@ def _chosen_step(steps: dict[str, StepRunResponse]) -> str | None:
         for name, step in steps.items():
             if any(str(av.id) == artifact for avs in step.outputs.values() for av in avs):
                 return name
+    failed = next((n for n, s in steps.items() if s.status is ExecutionStatus.FAILED), None)
+    if failed is not None:
+        return failed
+    # While the run goes on, the running step is open; once it ended, it stays open.
+    followed = f"followed-step-{run_id}"
+    running = next((n for n, s in steps.items() if s.status is ExecutionStatus.RUNNING), None)
+    if running is not None:
+        st.session_state[followed] = running
+        return running
+    if st.session_state.get(followed) in steps:
+        return st.session_state[followed]
     return next((n for n, s in steps.items() if s.outputs), next(iter(steps), None))
 
 
@@ -195,15 +158,60 @@ def run_detail(client: Client, run_key: str) -> None:
     with st.expander("Configuration", icon=":material/tune:"), contained(what="The configuration"):
         st.json(run.snapshot().config, expanded=2)
     tiles.tile_grid(client, VisualizationResourceTypes.PIPELINE_RUN, run.id, title="Run dashboard")
+    running = run.status is ExecutionStatus.RUNNING
+    # While the run goes on, its steps (and their colours in the graph) follow it.
+    st.fragment(run_every=LIVE_EVERY_S if running else None)(steps_section)(client, run.id, running)
+
+
+LIVE_EVERY_S = 2.0
+PHONE_PX = 640
+
+
+def _graph_clicked(key: str) -> None:
+    chosen = st.session_state.get(key)
+    points = (chosen or {}).get("selection", {}).get(graph.SELECTION) or []
+    step_name = points[0].get("step") if points else None
+    if step_name:
+        nav.set_params(step=step_name, artifact=None, viz=None)
+
+
+def steps_section(client: Client, run_id: Any, was_running: bool) -> None:
+    """Draw a run's steps: the graph (a click on a node opens its step), the step list (the
+    keyboard's and small screens' way to the same steps) and the chosen step."""
     st.subheader("Steps", anchor=False)
     with contained(what="The steps"):
+        run = client.get_pipeline_run(run_id)
+        if was_running and run.status is not ExecutionStatus.RUNNING:
+            st.rerun()  # the run ended: its facts and error above change too
         steps = run.steps
         if not steps:
-            st.info("This run has no steps recorded.")
+            st.info(
+                "No step has finished yet; they appear here as they do."
+                if run.status is ExecutionStatus.RUNNING
+                else "This run has no steps recorded."
+            )
             return
-        chosen = _chosen_step(steps)
+        chosen = _chosen_step(steps, run.id)
+        # On a phone the graph's labels would overlap: there the step list below replaces it.
+        st.html(
+            f"<style>@media (max-width: {PHONE_PX}px) {{ .st-key-run-graph {{ display: none }} }}</style>"
+        )
         with st.container(border=True, key="run-graph"):
-            st.graphviz_chart(run_graph(steps, chosen))
+            chart, natural_px = graph.chart(steps, chosen)
+            key = f"graph-{run.id}"
+            st.altair_chart(
+                chart,
+                on_select=functools.partial(_graph_clicked, key),
+                selection_mode=[graph.SELECTION],
+                key=key,
+                # A small graph keeps its own size; a wide one fits the page (zoom to read).
+                width="content" if natural_px <= graph.MAX_NATURAL_PX else "stretch",
+                alt=f"Graph of the {len(steps)} steps of run {run.name}, with their inputs "
+                "and outputs; the step list below opens the same steps.",
+            )
+            st.caption(
+                "Click a step to open it; scroll to zoom, drag to pan, double-click to reset.",
+            )
         key = f"step-{run.id}"
         st.session_state[key] = chosen
         st.pills(
@@ -211,12 +219,18 @@ def run_detail(client: Client, run_key: str) -> None:
             list(steps),
             key=key,
             required=True,
-            format_func=md_escape,  # pill labels are Markdown
+            format_func=lambda name: _step_label(name, steps[name]),
             on_change=_step_changed,
             args=(key,),
         )
         if chosen is not None:
             step_detail(client, steps[chosen])
+
+
+def _step_label(name: str, step: StepRunResponse) -> str:
+    # Pill labels are Markdown; the status is said in words, not only in a colour.
+    label = md_escape(name)
+    return label if step.status is ExecutionStatus.COMPLETED else f"{label} ({step.status.value})"
 
 
 def step_detail(client: Client, step: StepRunResponse) -> None:
@@ -230,7 +244,9 @@ def step_detail(client: Client, step: StepRunResponse) -> None:
             "started ", fmt.At(step.start_time), f" · took {fmt.duration(took)}", width="content"
         )
     if step.error:
-        st.error(md_escape(step.error), icon=":material/error:")
+        st.error(md_escape(error_summary(step.error)), icon=":material/error:")
+        with st.expander("Traceback", icon=":material/bug_report:", expanded=True):
+            st.code(step.error, language=None, wrap_lines=True)
     if step.inputs:
         with st.container(horizontal=True, vertical_alignment="center", key="step-inputs"):
             st.caption("Inputs:", width="content")
@@ -246,8 +262,10 @@ def step_detail(client: Client, step: StepRunResponse) -> None:
     if step.config:
         with st.expander("Step configuration", icon=":material/tune:"):
             st.json(step.config, expanded=2)
+    step_log_view(client, step)
     if not step.outputs:
-        st.caption("This step returned nothing.")
+        if step.status is ExecutionStatus.COMPLETED:
+            st.caption("This step returned nothing.")
         return
     selected_viz = nav.param("viz")
     for versions in step.outputs.values():
@@ -260,3 +278,74 @@ def step_detail(client: Client, step: StepRunResponse) -> None:
                     show_source=False,
                     extra_params={"artifact": str(av.id)},
                 )
+
+
+def error_summary(error: str) -> str:
+    """The last non-empty line of a traceback: the exception and its message."""
+    lines = [line for line in error.splitlines() if line.strip()]
+    return lines[-1].strip() if lines else error
+
+
+LOG_LINES_SHOWN = 2_000
+# A long log scrolls inside its own box instead of stretching the page.
+LOG_BOX_LINES = 30
+LOG_BOX_PX = 520
+
+
+def step_log_view(client: Client, step: StepRunResponse) -> None:
+    """Draw a step's captured log in an expander (open when the step failed or runs): its last
+    lines, or the lines matching a search, and a download of the whole log. A running step's
+    log is what it has written so far (saved every second or so)."""
+    with (
+        st.expander(
+            "Logs",
+            icon=":material/terminal:",
+            expanded=step.status in (ExecutionStatus.FAILED, ExecutionStatus.RUNNING),
+        ),
+        contained(what="The step's log"),
+    ):
+        text = client.get_step_log(step)
+        if text is None:
+            st.caption(
+                "This step has printed and logged nothing yet."
+                if step.status is ExecutionStatus.RUNNING
+                else "This step printed and logged nothing."
+            )
+            return
+        lines = text.splitlines()
+        with st.container(horizontal=True, vertical_alignment="bottom"):
+            needle = st.text_input(
+                "Search the log",
+                key=f"log-q-{step.id}",
+                placeholder="word or phrase",
+                icon=":material/search:",
+            )
+            st.download_button(
+                "Download the log",
+                data=text.encode("utf-8"),
+                file_name=f"{step.name}.log.txt",
+                mime="text/plain",
+                icon=":material/download:",
+                on_click="ignore",
+                key=f"log-dl-{step.id}",
+            )
+        numbered = [(i + 1, line) for i, line in enumerate(lines)]
+        if needle:
+            numbered = [(n, line) for n, line in numbered if needle.lower() in line.lower()]
+            if not numbered:
+                st.info("No line of the log contains this text.", icon=":material/search_off:")
+                return
+            st.caption(f"{len(numbered):,} of {len(lines):,} lines contain it.")
+        if len(numbered) > LOG_LINES_SHOWN:
+            st.caption(
+                f"The last {LOG_LINES_SHOWN:,} of {len(numbered):,} lines; download the log for "
+                "all of them."
+            )
+            numbered = numbered[-LOG_LINES_SHOWN:]
+        width = len(str(numbered[-1][0]))
+        st.code(
+            "\n".join(f"{n:>{width}}  {line}" for n, line in numbered),
+            language=None,
+            wrap_lines=True,
+            height=LOG_BOX_PX if len(numbered) > LOG_BOX_LINES else "content",
+        )
