@@ -95,6 +95,22 @@ class _RunContext:
         # Artifact version id -> (step invocation name, output name), for the run's outputs.
         self.output_names: dict[UUID, tuple[str, str]] = {}
         self.failure_recorded = False
+        self.current_step: str | None = None
+        # Metrics and metadata of the running step, written with its record.
+        self.pending_metadata: list[tuple] = []
+
+    def log_metadata(self, rows: list[tuple[str, Any]], step_name: str | None) -> None:
+        """Keep metadata logged for the running step with its record; metadata for the run
+        (called outside a step) or for an earlier step of it is written now."""
+        from zviz_core.store.store import metric_rows
+
+        target = step_name or self.current_step
+        if target is not None and target == self.current_step:
+            self.pending_metadata.extend(metric_rows(rows, target))
+            return
+        store = self.client.store
+        store.flush()
+        store.log_metadata(self.client.policy, self.run_id, None, None, target, rows)
 
     def _invocation_name(self, step: Step) -> str:
         name, n = step.name, 1
@@ -149,18 +165,30 @@ class _RunContext:
         step_id = uuid.uuid4()
         started = now()
         written: list[tuple[str, UUID]] = []
+        self.current_step, self.pending_metadata = name, []
         try:
             result = step.entrypoint(*bound.args, **bound.kwargs)
+            self.current_step = None
             stored = self._store_outputs(step, name, result, visualize, written)
             # Outputs share one timestamp; their declared order is kept here for readers.
             step_config["outputs"] = [item["output_name"] for item in stored]
         except BaseException as exc:
+            self.current_step = None
             self._discard(written)
             self._record_failure(step_id, name, position, started, step_config, inputs, exc)
             raise
         write = self._step_record(
-            step_id, name, position, started, now(), step_config, inputs, stored=stored
+            step_id,
+            name,
+            position,
+            started,
+            now(),
+            step_config,
+            inputs,
+            stored=stored,
+            metadata=self.pending_metadata,
         )
+        self.pending_metadata = []
         self.client.store.record_step(
             write, background=True, on_error=lambda: self._discard(written)
         )
@@ -206,6 +234,7 @@ class _RunContext:
         inputs: dict[str, UUID],
         stored: list[dict[str, Any]] | None = None,
         error: str | None = None,
+        metadata: list[tuple] | None = None,
     ) -> Callable[[Any], None]:
         return run_sql.step_record(
             run_id=self.run_id,
@@ -218,6 +247,7 @@ class _RunContext:
             inputs=inputs,
             stored=stored or [],
             error=error,
+            metadata=metadata or [],
         )
 
     def _record_failure(
@@ -237,8 +267,17 @@ class _RunContext:
                 "zviz: an earlier step of run %s could not be recorded: %s", self.run_name, earlier
             )
         write = self._step_record(
-            step_id, name, position, started, now(), step_config, inputs, error=_error_text(exc)
+            step_id,
+            name,
+            position,
+            started,
+            now(),
+            step_config,
+            inputs,
+            error=_error_text(exc),
+            metadata=self.pending_metadata,
         )
+        self.pending_metadata = []
         try:
             self.client.store.record_step(write, background=False, on_error=lambda: None)
             self.failure_recorded = True
@@ -281,6 +320,7 @@ class _RunContext:
         self, step: Step, name: str, result: Any, visualize: bool, written: list[tuple[str, UUID]]
     ) -> list[dict[str, Any]]:
         from zviz_core.materializers.base import materializer_for, qualified_name, remember_type
+        from zviz_core.metrics import output_metrics
 
         specs = self._specs(step, name, result)
         values = self._values(step, result, len(specs))
@@ -317,6 +357,10 @@ class _RunContext:
                     "zviz: metadata of %s.%s could not be extracted: %s", name, spec.name, exc
                 )
                 metadata = {}
+            self.pending_metadata += [
+                (metric, name, num, num, "output")
+                for metric, num in output_metrics(name, spec.name, value)
+            ]
             artifact_name = (
                 spec.name
                 if _is_custom_name(step, spec)
@@ -494,6 +538,28 @@ class Pipeline:
 
     def __repr__(self) -> str:
         return f"<zviz pipeline {self.name}>"
+
+
+def log_metadata(
+    metadata: dict[str, Any],
+    step_id: UUID | str | None = None,
+    step_name: str | None = None,
+    run_id_name_or_prefix: UUID | str | None = None,
+    **unsupported: Any,
+) -> None:
+    """ZenML's `log_metadata` for runs and steps: inside a step, with no target, attach
+    `metadata` to the running step; else to the run or step named. Numbers become metrics.
+    Acts through the running pipeline's client, else `active_client()`. Returns None; raises
+    as `Client.log_metadata` does."""
+    context = current_run()
+    client = context.client if context is not None else active_client()
+    client.log_metadata(
+        metadata,
+        step_id=step_id,
+        step_name=step_name,
+        run_id_name_or_prefix=run_id_name_or_prefix,
+        **unsupported,
+    )
 
 
 def pipeline(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import socket
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -20,6 +20,7 @@ from zviz_core.models import (
     StepRunResponse,
 )
 from zviz_core.store import artifacts
+from zviz_core.store import metrics as metric_sql
 from zviz_core.store.engine import Cursor
 from zviz_core.store.util import aware, loads, newest_page, pid_alive
 
@@ -85,8 +86,11 @@ def list_page(
     name_contains: str | None,
     limit: int,
     offset: int,
+    metric: str | None = None,
+    descending: bool = True,
 ) -> tuple[list[PipelineRunResponse], int]:
-    """A page of readable runs, newest first, and how many match in all."""
+    """A page of readable runs, newest first (or by the number of `metric`, runs without it
+    last), and how many match in all."""
     where, params = access.sql("pipeline_run", "r")
     conds = [where]
     for col, value in (
@@ -109,6 +113,8 @@ def list_page(
         conds.append("strpos(lower(r.name), lower($needle)) > 0")
         params["needle"] = name_contains
     sql_where = " AND ".join(conds)
+    if metric is not None:
+        return _by_metric(cur, sql_where, params, metric, descending, limit, offset)
     known = None
     if cur.dialect == "postgres" and conds == ["TRUE", "r.project_id = $project_id"]:
         # Every run of a project, seen by someone who sees them all: the kept count (DuckDB
@@ -121,6 +127,29 @@ def list_page(
         )
     rows, total = newest_page(
         cur, RUN_COLS, RUN_FROM, sql_where, params, "r", limit, offset, "pipeline_runs r", known
+    )
+    return [run(r) for r in rows], total
+
+
+def _by_metric(
+    cur: Cursor,
+    where: str,
+    params: dict[str, Any],
+    metric: str,
+    descending: bool,
+    limit: int,
+    offset: int,
+) -> tuple[list[PipelineRunResponse], int]:
+    total = int(cur.value(f"SELECT count(*) FROM pipeline_runs r WHERE {where}", params))
+    if not total:
+        return [], 0
+    way = "DESC" if descending else "ASC"
+    rows = cur.dicts(
+        f"SELECT {RUN_COLS} FROM {RUN_FROM} LEFT JOIN run_metadata m ON m.run_id = r.id "
+        f"AND m.name = $zviz_metric WHERE {where} "
+        f"ORDER BY m.number {way} NULLS LAST, r.created DESC, r.id "
+        f"LIMIT {int(limit)} OFFSET {int(offset)}",
+        {**params, "zviz_metric": metric},
     )
     return [run(r) for r in rows], total
 
@@ -268,9 +297,10 @@ def step_record(
     inputs: dict[str, UUID],
     stored: list[dict[str, Any]],
     error: str | None,
+    metadata: Sequence[metric_sql.Row] = (),
 ) -> Callable[[Cursor], None]:
-    """The write that records a finished step: its row, input edges and artifact versions;
-    with an error, the step and its run as failed."""
+    """The write that records a finished step: its row, input edges, artifact versions and
+    the metrics and metadata it produced; with an error, the step and its run as failed."""
 
     def write(cur: Cursor) -> None:
         if not cur.lock_rows("pipeline_runs", [run_id], share=True):
@@ -293,6 +323,7 @@ def step_record(
         )
         for item in stored:
             artifacts.insert_version(cur, run_id=run_id, step_run_id=step_id, now=finished, **item)
+        metric_sql.write(cur, run_id, metadata, finished)
         if error:
             finish_run(
                 cur, run_id, ExecutionStatus.FAILED, f"Step '{name}' failed: {error}", finished

@@ -174,6 +174,19 @@ CREATE TABLE run_counts (project_id UUID PRIMARY KEY, runs BIGINT NOT NULL);
 INSERT INTO run_counts SELECT project_id, count(*) FROM pipeline_runs GROUP BY project_id;
 """
 
+# v9: run metrics and metadata. The numeric leaves of a step's JSON outputs and whatever
+# `log_metadata` logs, one row per run and name (`evaluate.metrics.accuracy`); `number` holds the
+# value of numeric ones, so runs can be sorted by a metric (the index serves "runs of a pipeline
+# by metric") and metrics plotted across runs. `pipeline_id` is copied from the run for that index.
+_V9 = """
+CREATE TABLE run_metadata (
+    run_id UUID NOT NULL, pipeline_id UUID NOT NULL, step_name VARCHAR, name VARCHAR NOT NULL,
+    number FLOAT8, value JSON, source VARCHAR NOT NULL, created TIMESTAMP NOT NULL,
+    PRIMARY KEY (run_id, name)
+);
+CREATE INDEX run_metadata_pipeline_name ON run_metadata (pipeline_id, name, number);
+"""
+
 MIGRATIONS: list[tuple[int, str]] = [
     (1, _V1),
     (2, _V2),
@@ -183,6 +196,7 @@ MIGRATIONS: list[tuple[int, str]] = [
     (6, _V6),
     (7, _V7),
     (8, _V8),
+    (9, _V9),
 ]
 LATEST = MIGRATIONS[-1][0]
 
