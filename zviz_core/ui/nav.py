@@ -15,6 +15,7 @@ SNAPSHOTS = "app_pages/snapshots.py"
 MODELS = "app_pages/models.py"
 DEPLOYMENTS = "app_pages/deployments.py"
 ARTIFACTS = "app_pages/artifacts.py"
+COMPARE = "app_pages/compare.py"
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,7 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec(MODELS, "Models", ":material/model_training:", "models"),
     PageSpec(DEPLOYMENTS, "Deployments", ":material/rocket_launch:", "deployments"),
     PageSpec(ARTIFACTS, "Artifacts", ":material/inventory_2:", "artifacts"),
+    PageSpec(COMPARE, "Compare", ":material/compare_arrows:", "compare"),
 )
 
 
