@@ -18,23 +18,36 @@ Row = tuple[str, str | None, float | None, Any, str]
 
 
 def write(cur: Cursor, run_id: UUID, rows: Sequence[Row], now: datetime) -> None:
-    """Store rows of one run, replacing rows of the same names (a value logged again wins)."""
+    """Store rows of one run, replacing rows of the same names (a value logged again wins).
+
+    Runs inside each step's record, so it is two statements whatever the number of rows
+    (arrays unnested): a DELETE of the names, then a plain INSERT. DuckDB took 7-11 ms for
+    `ON CONFLICT DO UPDATE` against 3 ms for both of these."""
     if not rows:
         return
-    pipeline_id = cur.value("SELECT pipeline_id FROM pipeline_runs WHERE id = $r", {"r": run_id})
-    if pipeline_id is None:
-        return
-    latest = {name: (name, step, num, value, source) for name, step, num, value, source in rows}
+    latest = {row[0]: row for row in rows}
     cur.execute(
-        "DELETE FROM run_metadata WHERE run_id = $r AND name = ANY($names)",
+        "DELETE FROM run_metadata WHERE run_id = $r AND name = ANY(CAST($names AS VARCHAR[]))",
         {"r": run_id, "names": list(latest)},
     )
-    cur.insert_rows(
-        "run_metadata (run_id, pipeline_id, step_name, name, number, value, source, created)",
-        [
-            (run_id, pipeline_id, step, name, num, dumps(value), source, now)
-            for name, step, num, value, source in latest.values()
-        ],
+    cur.execute(
+        "INSERT INTO run_metadata (run_id, pipeline_id, step_name, name, number, value, source, "
+        "created) SELECT r.id, r.pipeline_id, u.step_name, u.name, u.number, "
+        "CAST(u.value AS JSON), u.source, $t FROM pipeline_runs r, (SELECT "
+        "unnest(CAST($steps AS VARCHAR[])) AS step_name, "
+        "unnest(CAST($names AS VARCHAR[])) AS name, "
+        "unnest(CAST($numbers AS FLOAT8[])) AS number, "
+        "unnest(CAST($values AS VARCHAR[])) AS value, "
+        "unnest(CAST($sources AS VARCHAR[])) AS source) u WHERE r.id = $r",
+        {
+            "r": run_id,
+            "t": now,
+            "steps": [row[1] for row in latest.values()],
+            "names": list(latest),
+            "numbers": [row[2] for row in latest.values()],
+            "values": [dumps(row[3]) for row in latest.values()],
+            "sources": [row[4] for row in latest.values()],
+        },
     )
 
 
