@@ -12,6 +12,7 @@ import pandas as pd
 from tests.app.conftest import link_labels, no_exception, plain, texts
 from zviz_core import Client, pipeline, step
 from zviz_core.types import HTMLString, JSONString
+from zviz_core.ui.compare import describe_differences, overlaid_spec
 from zviz_core.ui.resources import metric_spec
 
 
@@ -159,3 +160,34 @@ def test_pipeline_page_charts_a_metric_with_links_built_from_ids(client: Client,
     values = metric_spec(client.metric_history(a.pipeline.id, name), name)["data"]["values"]
     assert [v["link"] for v in values] == [f"/runs?id={a.id}", f"/runs?id={b.id}"]
     assert "Compare the latest 2 runs" in link_labels(at)
+
+
+def test_charts_overlay_only_when_their_fields_match() -> None:
+    def bars(values: list[dict], y: str = "name") -> dict:
+        return {
+            "data": {"values": values},
+            "mark": "bar",
+            "encoding": {
+                "x": {"field": "v", "type": "quantitative"},
+                "y": {"field": y, "type": "nominal"},
+            },
+        }
+
+    one, two = bars([{"name": "a", "v": 1}]), bars([{"name": "a", "v": 2}])
+    spec = overlaid_spec([one, two], ["1. r1", "2. r2"])
+    assert spec is not None
+    assert [v["zviz_run"] for v in spec["data"]["values"]] == ["1. r1", "2. r2"]
+    assert spec["encoding"]["color"]["field"] == "zviz_run"
+    assert spec["encoding"]["yOffset"] == {"field": "zviz_run"}  # bars beside each other
+    assert overlaid_spec([one, bars([{"other": "a", "v": 2}], y="other")], ["1", "2"]) is None
+    no_inline = {**two, "data": {"url": "https://example.com/x.json"}}
+    assert overlaid_spec([one, no_inline], ["1", "2"]) is None
+
+
+def test_describe_differences_cover_shared_columns_only() -> None:
+    first = pd.DataFrame({"a": [1.0, 2.0, 3.0], "b": [1.0, 1.0, 1.0]}).describe().to_csv()
+    other = pd.DataFrame({"a": [2.0, 3.0, 4.0], "c": [5.0, 5.0, 5.0]}).describe().to_csv()
+    diff = describe_differences(first, other)
+    assert list(diff.columns) == ["a"]
+    assert diff.loc["mean", "a"] == 1.0 and diff.loc["count", "a"] == 0.0
+    assert describe_differences(first, pd.DataFrame({"z": [1.0]}).describe().to_csv()) is None

@@ -4,6 +4,7 @@ overlaid, DataFrame summaries differenced; each cell contained on its own."""
 from __future__ import annotations
 
 import io
+import logging
 import posixpath
 from collections.abc import Sequence
 from typing import Any
@@ -25,6 +26,7 @@ from zviz_core.models import (
 from zviz_core.ui import fmt, nav, outside, render
 from zviz_core.ui.notices import contained, md_escape
 
+log = logging.getLogger("zviz.ui")
 PARAM = "runs"
 # More ids than this in a URL are not even looked at.
 MAX_URL_IDS = 20
@@ -199,10 +201,8 @@ def _row(client: Client, result: RunComparison, row: ComparisonRow, index: int) 
         key = f"cmp-{index}-{j}"
         if len(pairs) > 1:
             st.caption(f"{render.LABELS[vtype]} · {md_escape(name)}")
-        if vtype is VisualizationType.VEGA_LITE:
-            with contained(what="The overlaid chart"):
-                if _overlay(client, result, cells, key):
-                    continue
+        if vtype is VisualizationType.VEGA_LITE and _overlay(client, result, cells, key):
+            continue
         _side_by_side(client, result, cells, key)
         if vtype is VisualizationType.CSV and name.startswith("describe"):
             with contained(what="The differences of the summaries"):
@@ -301,14 +301,20 @@ def _overlay(
     cells: list[ArtifactVisualizationResponse | None],
     key: str,
 ) -> bool:
+    """Draw the charts overlaid and return True, or return False for side by side: when they
+    differ in shape, or one cannot be read (its own cell then says why)."""
     present = [(i, v) for i, v in enumerate(cells) if v is not None]
     specs, labels = [], []
-    for i, viz in present:
-        spec = _load_json(client, viz)
-        if not isinstance(spec, dict):
-            return False
-        specs.append(spec)
-        labels.append(run_label(i, result.runs[i]))
+    try:
+        for i, viz in present:
+            spec = _load_json(client, viz)
+            if not isinstance(spec, dict):
+                return False
+            specs.append(spec)
+            labels.append(run_label(i, result.runs[i]))
+    except Exception:
+        log.info("zviz: charts not overlaid; one could not be read", exc_info=True)
+        return False
     combined = overlaid_spec(specs, labels)
     if combined is None:
         return False
