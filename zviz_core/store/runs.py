@@ -145,8 +145,10 @@ def _by_metric(
         return [], 0
     way = "DESC" if descending else "ASC"
     rows = cur.dicts(
+        # m.pipeline_id = r.pipeline_id: the same for every row, and it lets the join read
+        # the (pipeline_id, name, number) index.
         f"SELECT {RUN_COLS} FROM {RUN_FROM} LEFT JOIN run_metadata m ON m.run_id = r.id "
-        f"AND m.name = $zviz_metric WHERE {where} "
+        f"AND m.pipeline_id = r.pipeline_id AND m.name = $zviz_metric WHERE {where} "
         f"ORDER BY m.number {way} NULLS LAST, r.created DESC, r.id "
         f"LIMIT {int(limit)} OFFSET {int(offset)}",
         {**params, "zviz_metric": metric},
