@@ -113,6 +113,12 @@ def test_runs_sort_by_a_metric_best_first_and_runs_without_it_last(client: Clien
     page = client.list_pipeline_runs(pipeline_id=pid, sort_by_metric="evaluate.metrics.accuracy")
     assert [r.id for r in page.items] == [runs[0.9].id, runs[0.8].id, runs[0.7].id, bare.id]
     assert page.total == 4
+    # A page that reaches past the runs with the metric continues with the others.
+    for size, number, expected in ((2, 2, [runs[0.7].id, bare.id]), (3, 2, [bare.id])):
+        paged = client.list_pipeline_runs(
+            pipeline_id=pid, sort_by_metric="evaluate.metrics.accuracy", size=size, page=number
+        )
+        assert [r.id for r in paged.items] == expected
     # loss: lower is better, so lowest first by default; descending=True reverses.
     page = client.list_pipeline_runs(pipeline_id=pid, sort_by_metric="evaluate.metrics.loss")
     assert [r.id for r in page.items][:3] == [runs[0.9].id, runs[0.8].id, runs[0.7].id]

@@ -140,19 +140,43 @@ def _by_metric(
     limit: int,
     offset: int,
 ) -> tuple[list[PipelineRunResponse], int]:
+    """Runs with the metric ordered by it, then those without it, newest first.
+
+    Two queries rather than one LEFT JOIN sorted with NULLS LAST: the runs that have the metric
+    come straight from the (pipeline_id, name, number) index in order (PostgreSQL sorted all
+    100,000 runs of a pipeline for the LEFT JOIN: 0.55 s), and the others are read only by a
+    page that reaches past them."""
     total = int(cur.value(f"SELECT count(*) FROM pipeline_runs r WHERE {where}", params))
     if not total:
         return [], 0
+    params = {**params, "zviz_metric": metric}
+    has = f"{where} AND m.name = $zviz_metric AND m.number IS NOT NULL"
+    if "pipeline_id" in params:
+        has += " AND m.pipeline_id = $pipeline_id"
+    joined = (
+        "run_metadata m JOIN pipeline_runs r ON r.id = m.run_id "
+        "JOIN pipelines pl ON pl.id = r.pipeline_id"
+    )
+    # DESC and ASC with their engines' default NULL order: the order the index is read in.
     way = "DESC" if descending else "ASC"
     rows = cur.dicts(
-        # m.pipeline_id = r.pipeline_id: the same for every row, and it lets the join read
-        # the (pipeline_id, name, number) index.
-        f"SELECT {RUN_COLS} FROM {RUN_FROM} LEFT JOIN run_metadata m ON m.run_id = r.id "
-        f"AND m.pipeline_id = r.pipeline_id AND m.name = $zviz_metric WHERE {where} "
-        f"ORDER BY m.number {way} NULLS LAST, r.created DESC, r.id "
-        f"LIMIT {int(limit)} OFFSET {int(offset)}",
-        {**params, "zviz_metric": metric},
+        f"SELECT {RUN_COLS} FROM {joined} WHERE {has} ORDER BY m.number {way}, r.created DESC, "
+        f"r.id LIMIT {int(limit)} OFFSET {int(offset)}",
+        params,
     )
+    if len(rows) < limit:
+        with_metric = (
+            offset + len(rows)
+            if rows
+            else int(cur.value(f"SELECT count(*) FROM {joined} WHERE {has}", params))
+        )
+        rows += cur.dicts(
+            f"SELECT {RUN_COLS} FROM {RUN_FROM} WHERE {where} AND NOT EXISTS (SELECT 1 FROM "
+            "run_metadata m WHERE m.run_id = r.id AND m.name = $zviz_metric "
+            "AND m.number IS NOT NULL) ORDER BY r.created DESC, r.id "
+            f"LIMIT {int(limit - len(rows))} OFFSET {max(0, int(offset - with_metric))}",
+            params,
+        )
     return [run(r) for r in rows], total
 
 
