@@ -14,6 +14,8 @@ from pydantic import ValidationError
 
 from zviz_core.access import AccessConfig, AccessPolicy
 from zviz_core.artifacts.store import ArtifactStore
+from zviz_core.compare import MAX_RUNS as MAX_COMPARED
+from zviz_core.compare import MIN_RUNS as MIN_COMPARED
 from zviz_core.enums import (
     CuratedVisualizationSize,
     ExecutionStatus,
@@ -37,12 +39,15 @@ from zviz_core.models import (
     CuratedVisualizationUpdate,
     DeploymentResponse,
     LoadedVisualization,
+    MetricPoint,
     ModelResponse,
     NameRequest,
     Page,
     PipelineResponse,
     PipelineRunResponse,
     ProjectResponse,
+    RunComparison,
+    RunMetadataEntry,
     SnapshotResponse,
     StepRunResponse,
 )
@@ -290,8 +295,14 @@ class Client:
         page: int = 1,
         size: int = 20,
         all_projects: bool = False,
+        sort_by_metric: str | None = None,
+        descending: bool | None = None,
     ) -> Page[PipelineRunResponse]:
         """A page of readable runs, newest first; `.total` counts every match.
+
+        With `sort_by_metric`, ordered by that metric instead (runs without it last):
+        `descending` True or False, or by default best first when its name tells the direction
+        (accuracy high first, loss low first), else highest first.
 
         Raises InvalidInputError for a bad status, id or page.
         """
@@ -317,6 +328,7 @@ class Client:
             name_contains=name_contains,
             limit=limit,
             offset=offset,
+            **_metric_order(sort_by_metric, descending),
         )
         return Page(
             items=[self._bind(r.model_copy()) for r in items], total=total, page=page, size=size
@@ -369,6 +381,137 @@ class Client:
         """Delete a run with its steps, artifact versions (and their files) and tiles.
         Raises as delete_pipeline does."""
         self._delete("pipeline_run", self.get_pipeline_run(id_or_name).id)
+
+    # -- comparisons and metrics ----------------------------------------------------------------
+
+    def compare_runs(
+        self, ids: list[UUID | str], directions: dict[str, str] | None = None
+    ) -> RunComparison:
+        """Compare 2 to 6 runs (ids or names): the outputs present in at least two of them,
+        aligned by step and output name (by output name when the runs are of different
+        pipelines), one artifact version per run, and every numeric metric with its difference
+        to the first run and the best and worst value marked where the direction is known
+        (from the name, e.g. accuracy up and loss down, or `directions`: {name: "max"|"min"}).
+
+        Runs the user may not read are left out and counted in `.hidden`, exactly like ids that
+        do not exist. Raises InvalidInputError for fewer than 2 or more than 6 runs (after
+        removing repeats) or a bad direction.
+        """
+        wanted = list(dict.fromkeys(str(i).strip() for i in ids if str(i).strip()))
+        if not MIN_COMPARED <= len(wanted) <= MAX_COMPARED:
+            raise InvalidInputError(
+                f"Compare {MIN_COMPARED} to {MAX_COMPARED} different runs; {len(wanted)} given."
+            )
+        for name, way in (directions or {}).items():
+            if way not in ("max", "min"):
+                raise InvalidInputError(
+                    f"The direction of metric {name!r} must be 'max' or 'min', not {way!r}."
+                )
+        keys: list[UUID] = []
+        missing = 0
+        for item in wanted:
+            key = as_uuid(item)
+            if key is None:
+                found = self._store.run(self._policy, None, item)
+                key = found.id if found is not None else None
+            if key is None or key in keys:
+                missing += key is None
+                continue
+            keys.append(key)
+        result = self._store.compare(self._policy, keys, directions)
+        for row in result.rows:
+            for av in row.versions:
+                if av is not None:
+                    av._bind(self)
+        return result.model_copy(update={"hidden": result.hidden + missing})
+
+    def get_run_metadata(self, run_id: UUID | str) -> list[RunMetadataEntry]:
+        """A run's metrics and metadata (from its steps' JSON outputs and `log_metadata`), by
+        name. Raises EntityNotFoundError for a run that is missing or unreadable."""
+        return self._store.run_metadata(self._policy, self.get_pipeline_run(run_id).id)
+
+    def get_run_metrics(
+        self, run_ids: list[UUID | str], names: list[str] | None = None
+    ) -> dict[UUID, dict[str, float]]:
+        """{run id: {metric name: value}} for the numeric metrics of the readable runs among
+        `run_ids` (only `names`, when given); unreadable runs are absent. Raises
+        InvalidInputError for an id that is not a UUID."""
+        keys = [require_uuid(r, "run id") for r in run_ids]
+        return self._store.metric_numbers(self._policy, keys, names)
+
+    def list_metric_names(self, pipeline_id: UUID | str) -> list[str]:
+        """The names of the numeric metrics of a pipeline's readable runs, sorted; raises
+        EntityNotFoundError for a pipeline the user cannot read."""
+        pipeline = self.get_pipeline(require_uuid(pipeline_id, "pipeline_id"))
+        return self._store.metric_names(self._policy, pipeline.id)
+
+    def metric_history(
+        self, pipeline_id: UUID | str, name: str, limit: int = 1000
+    ) -> list[MetricPoint]:
+        """The values of metric `name` over the newest `limit` readable runs of a pipeline
+        that have it, oldest first. Raises EntityNotFoundError for an unreadable pipeline,
+        InvalidInputError for a limit outside 1..10000."""
+        if not 1 <= int(limit) <= 10_000:
+            raise InvalidInputError("limit must be between 1 and 10000.")
+        pipeline = self.get_pipeline(require_uuid(pipeline_id, "pipeline_id"))
+        return self._store.metric_history(self._policy, pipeline.id, name, int(limit))
+
+    def log_metadata(
+        self,
+        metadata: dict[str, Any],
+        step_id: UUID | str | None = None,
+        step_name: str | None = None,
+        run_id_name_or_prefix: UUID | str | None = None,
+        **unsupported: Any,
+    ) -> None:
+        """Attach metadata to a run, or to one of its steps (ZenML's `log_metadata`).
+
+        Inside a step, with no target, it goes to the running step and is stored with it.
+        Otherwise give `step_id`, or `run_id_name_or_prefix` (a run's id or exact name) with an
+        optional `step_name`. Nested dicts become `a.b` names; numbers become metrics (step
+        metadata named `step.key`). Raises InvalidInputError for bad metadata or ZenML's
+        artifact and model targets (not supported by zviz), EntityNotFoundError for an unknown
+        run or step, AccessDeniedError without write access to the run.
+        """
+        from zviz_core.metrics import metadata_rows
+        from zviz_core.pipelines.pipeline import current_run
+
+        if unsupported:
+            raise InvalidInputError(
+                f"log_metadata: zviz attaches metadata to runs and steps only; "
+                f"{', '.join(sorted(unsupported))} is not supported."
+            )
+        if not isinstance(metadata, dict) or not metadata:
+            raise InvalidInputError("log_metadata needs a non-empty dict of metadata.")
+        try:
+            rows = metadata_rows(metadata)
+        except ValueError as exc:
+            raise InvalidInputError(f"log_metadata: {exc}.") from None
+        context = current_run()
+        if step_id is None and run_id_name_or_prefix is None:
+            if context is None or context.client.store is not self._store:
+                raise InvalidInputError(
+                    "log_metadata outside a step needs a target: run_id_name_or_prefix "
+                    "(and optionally step_name), or step_id."
+                )
+            context.log_metadata(rows, step_name)
+            return
+        run_key = None if run_id_name_or_prefix is None else as_uuid(run_id_name_or_prefix)
+        run_name = (
+            str(run_id_name_or_prefix)
+            if run_id_name_or_prefix is not None and run_key is None
+            else None
+        )
+        if context is not None and context.client.store is self._store:
+            self._store.flush()  # the running step's earlier records first
+        self._store.log_metadata(
+            self._policy,
+            run_key,
+            run_name,
+            None if step_id is None else require_uuid(step_id, "step_id"),
+            step_name,
+            rows,
+        )
 
     # -- artifacts ------------------------------------------------------------------------------
 
@@ -787,6 +930,16 @@ class Client:
         return self._store.can_write(
             self._policy, _resource_type(resource_type), require_uuid(resource_id, "resource_id")
         )
+
+
+def _metric_order(metric: str | None, descending: bool | None) -> dict[str, Any]:
+    if metric is None:
+        return {}
+    from zviz_core.metrics import direction
+
+    if descending is None:
+        descending = direction(metric) != "min"
+    return {"metric": metric, "descending": bool(descending)}
 
 
 def _resource_type(value: VisualizationResourceTypes | str) -> str:

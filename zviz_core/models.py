@@ -361,3 +361,75 @@ class NameRequest(_Model):
         if problem:
             raise ValueError(f"the name {problem}; use visible text")
         return value
+
+
+# -- metrics and comparisons --------------------------------------------------------------------
+
+
+class RunMetadataEntry(_Model):
+    """One metric or metadata value of a run: `name` is its path (`evaluate.metrics.accuracy`),
+    `number` its value when numeric, `source` "output" (a step's JSON output) or "log"
+    (`log_metadata`)."""
+
+    name: str
+    step_name: str | None
+    number: float | None
+    value: Any
+    source: str
+
+
+class MetricPoint(_Model):
+    """A metric's value in one run, for a chart across runs."""
+
+    run_id: UUID
+    run_name: str
+    created: datetime
+    status: str
+    value: float
+
+
+class ComparedRun(_Model):
+    """A run in a comparison (one column)."""
+
+    id: UUID
+    name: str
+    pipeline_id: UUID
+    pipeline_name: str
+    status: ExecutionStatus
+    created: datetime
+
+
+class ComparisonRow(_Model):
+    """One output present in at least two of the compared runs: `versions` holds each run's
+    artifact version (None where that run has no such output), in the order of the runs."""
+
+    label: str
+    step_name: str | None
+    output_name: str
+    versions: list[ArtifactVersionResponse | None]
+
+
+class MetricRow(_Model):
+    """One metric across the compared runs: values and differences to the first run (None where
+    missing), the direction ("max", "min" or None when unknown) and the indexes of the best and
+    worst runs (empty when the direction is unknown or all values are equal)."""
+
+    name: str
+    values: list[float | None]
+    deltas: list[float | None]
+    direction: str | None
+    best: list[int]
+    worst: list[int]
+
+
+class RunComparison(_Model):
+    """What `Client.compare_runs` returns: the readable runs in the order asked, how many asked
+    for were not found (or not readable, which looks the same), how outputs were aligned
+    ("step": by step and output name, all runs being of one pipeline; "output": by output
+    name), the aligned output rows and the metric rows."""
+
+    runs: list[ComparedRun]
+    hidden: int
+    aligned_by: str
+    rows: list[ComparisonRow]
+    metrics: list[MetricRow]

@@ -121,7 +121,16 @@ def test_every_page_is_reachable_by_its_url_path(open_page) -> None:
     from zviz_core.ui import nav
 
     paths = {spec.url_path for spec in nav.PAGES}
-    assert paths == {"", "runs", "pipelines", "snapshots", "models", "deployments", "artifacts"}
+    assert paths == {
+        "",
+        "runs",
+        "pipelines",
+        "snapshots",
+        "models",
+        "deployments",
+        "artifacts",
+        "compare",
+    }
     for spec in nav.PAGES:
         assert (ROOT / spec.path).exists()
     assert Path(nav.RUNS).name == "runs.py"

@@ -156,7 +156,12 @@ def test_pipeline_page_shows_dashboard_runs_and_snapshots(open_page, run) -> Non
     at = open_page("pipelines", id=run.pipeline.id)
     no_exception(at)
     subheaders = [s.value for s in at.subheader]
-    assert subheaders[:3] == ["Pipeline dashboard", "Recent runs", "Snapshots"]
+    assert subheaders[:4] == [
+        "Pipeline dashboard",
+        "Metrics across runs",
+        "Recent runs",
+        "Snapshots",
+    ]
     assert run.name in link_labels(at)
 
 

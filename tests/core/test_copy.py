@@ -180,7 +180,9 @@ def source(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     home = tmp_path / "source"
     _fill_store().fill(home, runs=300, artifact_versions=1_000, tiles=60)
     client = _use(monkeypatch, home=home)
-    report_pipeline()
+    run = report_pipeline()
+    # Run metadata (table run_metadata): a number, and text CSV must quote, in a JSON column.
+    client.log_metadata({"score": 0.5, "odd": ODD_TEXT}, run_id_name_or_prefix=run.id)
     with pytest.raises(RuntimeError):
         odd_pipeline()
     client.create_model("odd", description=ODD_TEXT)
@@ -221,6 +223,11 @@ def test_duckdb_to_postgres_and_back_keeps_every_row(
     assert any(ODD_TEXT in (v or "") for row in original["pipeline_runs"] for v in row)
     src_client = _use(monkeypatch, home=source)
     runs = src_client.list_pipeline_runs(size=20)
+    run_name = next(
+        e.run_name
+        for e in src_client.list_artifact_versions(size=50).items
+        if e.run_name and any(m.name == "score" for m in src_client.get_run_metadata(e.run_id))
+    )
     versions = src_client.list_artifact_versions(size=5).items
     viz = next(v for av in versions for v in src_client.get_artifact_version(av.id).visualizations)
     shown = src_client.load_visualization(viz.id).value
@@ -258,6 +265,9 @@ def test_duckdb_to_postgres_and_back_keeps_every_row(
     assert pg_client.load_visualization(viz.id).value == shown
     assert pg_client.get_model("odd").description == ODD_TEXT
     assert pg_client.get_model("blank").description == ""
+    copied_run = pg_client.get_pipeline_run(run_name)
+    metadata = {e.name: e for e in pg_client.get_run_metadata(copied_run.id)}
+    assert metadata["score"].number == 0.5 and metadata["odd"].value == ODD_TEXT
 
 
 def test_a_destination_that_is_not_empty_is_refused_and_left_unchanged(

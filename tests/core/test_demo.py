@@ -431,3 +431,19 @@ def test_each_demo_user_sees_what_the_login_page_says(seeded: Seeded) -> None:
     assert len(tiles) == 3
     for tile in tiles:
         assert viewer.load_visualization_content(tile.artifact_visualization).value
+
+
+def test_demo_runs_have_sortable_metrics_and_compare(seeded: Seeded) -> None:
+    client = seeded.client()
+    pipeline = client.get_pipeline(TRAINING_PIPELINE)
+    names = client.list_metric_names(pipeline.id)
+    # From the evaluation's JSON output and from log_metadata in the training step.
+    assert {"evaluate_model.metrics.accuracy", "train_model.train_accuracy"} <= set(names)
+    ranked = client.list_pipeline_runs(
+        pipeline_id=pipeline.id, sort_by_metric="evaluate_model.metrics.accuracy"
+    ).items
+    assert ranked[0].id == _best_run(client).id
+    comparison = client.compare_runs([r.id for r in ranked])
+    assert comparison.hidden == 0 and len(comparison.runs) == len(ranked) >= 2
+    accuracy = next(m for m in comparison.metrics if m.name == "evaluate_model.metrics.accuracy")
+    assert accuracy.best == [0]

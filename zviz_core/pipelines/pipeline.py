@@ -113,6 +113,22 @@ class _RunContext:
         # Artifact version id -> (step invocation name, output name), for the run's outputs.
         self.output_names: dict[UUID, tuple[str, str]] = {}
         self.failure_recorded = False
+        self.current_step: str | None = None
+        # Metrics and metadata of the running step, written with its record.
+        self.pending_metadata: list[tuple] = []
+
+    def log_metadata(self, rows: list[tuple[str, Any]], step_name: str | None) -> None:
+        """Keep metadata logged for the running step with its record; metadata for the run
+        (called outside a step) or for an earlier step of it is written now."""
+        from zviz_core.store.store import metric_rows
+
+        target = step_name or self.current_step
+        if target is not None and target == self.current_step:
+            self.pending_metadata.extend(metric_rows(rows, target))
+            return
+        store = self.client.store
+        store.flush()
+        store.log_metadata(self.client.policy, self.run_id, None, None, target, rows)
 
     def _invocation_name(self, step: Step) -> str:
         name, n = step.name, 1
@@ -182,13 +198,16 @@ class _RunContext:
             # log) to readers; a quick one is recorded once, when it ends.
             self.client.store.record_step(started_write, background=True, on_error=lambda: None)
 
+        self.current_step, self.pending_metadata = name, []
         with step_logs.capturing(sink=self._log_sink(step_id), on_live=announce) as captured:
             try:
                 result = step.entrypoint(*bound.args, **bound.kwargs)
+                self.current_step = None
                 stored = self._store_outputs(step, name, result, visualize, written)
                 # Outputs share one timestamp; their declared order is kept here for readers.
                 step_config["outputs"] = [item["output_name"] for item in stored]
             except BaseException as exc:
+                self.current_step = None
                 details = _traceback_text(exc)
                 captured.write(details + "\n")
                 self._save_log(step_id, name, captured)
@@ -199,8 +218,17 @@ class _RunContext:
                 raise
         self._save_log(step_id, name, captured)
         write = self._step_record(
-            step_id, name, position, started, now(), step_config, inputs, stored=stored
+            step_id,
+            name,
+            position,
+            started,
+            now(),
+            step_config,
+            inputs,
+            stored=stored,
+            metadata=self.pending_metadata,
         )
+        self.pending_metadata = []
         self.client.store.record_step(
             write, background=True, on_error=lambda: self._discard(written)
         )
@@ -247,6 +275,7 @@ class _RunContext:
         stored: list[dict[str, Any]] | None = None,
         error: str | None = None,
         summary: str | None = None,
+        metadata: list[tuple] | None = None,
     ) -> Callable[[Any], None]:
         return run_sql.step_record(
             run_id=self.run_id,
@@ -262,6 +291,7 @@ class _RunContext:
             summary=summary,
             run_name=self.run_name,
             pipeline_name=self.pipeline.name,
+            metadata=metadata or [],
         )
 
     def _record_failure(
@@ -291,7 +321,9 @@ class _RunContext:
             inputs,
             error=details,
             summary=_error_text(exc),
+            metadata=self.pending_metadata,
         )
+        self.pending_metadata = []
         try:
             self.client.store.record_step(write, background=False, on_error=lambda: None)
             self.failure_recorded = True
@@ -352,6 +384,7 @@ class _RunContext:
         self, step: Step, name: str, result: Any, visualize: bool, written: list[tuple[str, UUID]]
     ) -> list[dict[str, Any]]:
         from zviz_core.materializers.base import materializer_for, qualified_name, remember_type
+        from zviz_core.metrics import output_metrics
 
         specs = self._specs(step, name, result)
         values = self._values(step, result, len(specs))
@@ -388,6 +421,10 @@ class _RunContext:
                     "zviz: metadata of %s.%s could not be extracted: %s", name, spec.name, exc
                 )
                 metadata = {}
+            self.pending_metadata += [
+                (metric, name, num, num, "output")
+                for metric, num in output_metrics(name, spec.name, value)
+            ]
             artifact_name = (
                 spec.name
                 if _is_custom_name(step, spec)
@@ -565,6 +602,28 @@ class Pipeline:
 
     def __repr__(self) -> str:
         return f"<zviz pipeline {self.name}>"
+
+
+def log_metadata(
+    metadata: dict[str, Any],
+    step_id: UUID | str | None = None,
+    step_name: str | None = None,
+    run_id_name_or_prefix: UUID | str | None = None,
+    **unsupported: Any,
+) -> None:
+    """ZenML's `log_metadata` for runs and steps: inside a step, with no target, attach
+    `metadata` to the running step; else to the run or step named. Numbers become metrics.
+    Acts through the running pipeline's client, else `active_client()`. Returns None; raises
+    as `Client.log_metadata` does."""
+    context = current_run()
+    client = context.client if context is not None else active_client()
+    client.log_metadata(
+        metadata,
+        step_id=step_id,
+        step_name=step_name,
+        run_id_name_or_prefix=run_id_name_or_prefix,
+        **unsupported,
+    )
 
 
 def pipeline(

@@ -46,6 +46,7 @@ COPIED_TABLES: tuple[str, ...] = (
     "pipeline_runs",
     "step_runs",
     "step_inputs",
+    "run_metadata",
     "artifacts",
     "artifact_versions",
     "artifact_visualizations",

@@ -112,6 +112,7 @@ KINDS: dict[str, Kind] = {
             children=(
                 Child("artifact_versions", "run_id", kind="artifact_version"),
                 Child("step_runs", "run_id", kind="step_run"),
+                Child("run_metadata", "run_id"),
             ),
         ),
         Kind(
@@ -164,9 +165,10 @@ KINDS: dict[str, Kind] = {
 }
 
 # Tables that belong to no kind of their own: named artifacts (the versions' family), tiles,
-# step input edges, visualizations, and the store's own bookkeeping.
+# step input edges, visualizations, run metrics and metadata, and the store's own bookkeeping.
 OTHER_TABLES = (
     "artifacts",
+    "run_metadata",
     "artifact_visualizations",
     "curated_visualizations",
     "step_inputs",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import socket
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -20,6 +20,7 @@ from zviz_core.models import (
     StepRunResponse,
 )
 from zviz_core.store import artifacts
+from zviz_core.store import metrics as metric_sql
 from zviz_core.store.engine import Cursor
 from zviz_core.store.util import aware, loads, newest_page, pid_alive
 
@@ -85,8 +86,11 @@ def list_page(
     name_contains: str | None,
     limit: int,
     offset: int,
+    metric: str | None = None,
+    descending: bool = True,
 ) -> tuple[list[PipelineRunResponse], int]:
-    """A page of readable runs, newest first, and how many match in all."""
+    """A page of readable runs, newest first (or by the number of `metric`, runs without it
+    last), and how many match in all."""
     where, params = access.sql("pipeline_run", "r")
     conds = [where]
     for col, value in (
@@ -109,6 +113,8 @@ def list_page(
         conds.append("strpos(lower(r.name), lower($needle)) > 0")
         params["needle"] = name_contains
     sql_where = " AND ".join(conds)
+    if metric is not None:
+        return _by_metric(cur, sql_where, params, metric, descending, limit, offset)
     known = None
     if cur.dialect == "postgres" and conds == ["TRUE", "r.project_id = $project_id"]:
         # Every run of a project, seen by someone who sees them all: the kept count (DuckDB
@@ -122,6 +128,55 @@ def list_page(
     rows, total = newest_page(
         cur, RUN_COLS, RUN_FROM, sql_where, params, "r", limit, offset, "pipeline_runs r", known
     )
+    return [run(r) for r in rows], total
+
+
+def _by_metric(
+    cur: Cursor,
+    where: str,
+    params: dict[str, Any],
+    metric: str,
+    descending: bool,
+    limit: int,
+    offset: int,
+) -> tuple[list[PipelineRunResponse], int]:
+    """Runs with the metric ordered by it, then those without it, newest first.
+
+    Two queries rather than one LEFT JOIN sorted with NULLS LAST: the runs that have the metric
+    come straight from the (pipeline_id, name, number) index in order (PostgreSQL sorted all
+    100,000 runs of a pipeline for the LEFT JOIN: 0.55 s), and the others are read only by a
+    page that reaches past them."""
+    total = int(cur.value(f"SELECT count(*) FROM pipeline_runs r WHERE {where}", params))
+    if not total:
+        return [], 0
+    params = {**params, "zviz_metric": metric}
+    has = f"{where} AND m.name = $zviz_metric AND m.number IS NOT NULL"
+    if "pipeline_id" in params:
+        has += " AND m.pipeline_id = $pipeline_id"
+    joined = (
+        "run_metadata m JOIN pipeline_runs r ON r.id = m.run_id "
+        "JOIN pipelines pl ON pl.id = r.pipeline_id"
+    )
+    # DESC and ASC with their engines' default NULL order: the order the index is read in.
+    way = "DESC" if descending else "ASC"
+    rows = cur.dicts(
+        f"SELECT {RUN_COLS} FROM {joined} WHERE {has} ORDER BY m.number {way}, r.created DESC, "
+        f"r.id LIMIT {int(limit)} OFFSET {int(offset)}",
+        params,
+    )
+    if len(rows) < limit:
+        with_metric = (
+            offset + len(rows)
+            if rows
+            else int(cur.value(f"SELECT count(*) FROM {joined} WHERE {has}", params))
+        )
+        rows += cur.dicts(
+            f"SELECT {RUN_COLS} FROM {RUN_FROM} WHERE {where} AND NOT EXISTS (SELECT 1 FROM "
+            "run_metadata m WHERE m.run_id = r.id AND m.name = $zviz_metric "
+            "AND m.number IS NOT NULL) ORDER BY r.created DESC, r.id "
+            f"LIMIT {int(limit - len(rows))} OFFSET {max(0, int(offset - with_metric))}",
+            params,
+        )
     return [run(r) for r in rows], total
 
 
@@ -292,10 +347,11 @@ def step_record(
     summary: str | None = None,
     run_name: str | None = None,
     pipeline_name: str | None = None,
+    metadata: Sequence[metric_sql.Row] = (),
 ) -> Callable[[Cursor], None]:
-    """The write that records a finished step: its row, input edges and artifact versions;
-    with an error (the step's traceback), the step and its run as failed, the run saying
-    `summary` (the error's last line)."""
+    """The write that records a finished step: its row, input edges, artifact versions and
+    the metrics and metadata it produced; with an error (the step's traceback), the step and
+    its run as failed, the run saying `summary` (the error's last line)."""
 
     def write(cur: Cursor) -> None:
         _require_run(cur, run_id, name)
@@ -332,6 +388,7 @@ def step_record(
                 pipeline_name=pipeline_name,
                 **item,
             )
+        metric_sql.write(cur, run_id, metadata, finished)
         if error:
             finish_run(
                 cur,

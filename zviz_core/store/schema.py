@@ -216,6 +216,17 @@ ALTER TABLE artifacts ADD COLUMN latest_at TIMESTAMP;
 {BACKFILL_TILE_FOLDERS};
 {BACKFILL_VERSION_NAMES}
 {REBUILD_ARTIFACT_COUNTS}
+# v10: run metrics and metadata. The numeric leaves of a step's JSON outputs and whatever
+# `log_metadata` logs, one row per run and name (`evaluate.metrics.accuracy`); `number` holds the
+# value of numeric ones, so runs can be sorted by a metric (the index serves "runs of a pipeline
+# by metric") and metrics plotted across runs. `pipeline_id` is copied from the run for that index.
+_V10 = """
+CREATE TABLE run_metadata (
+    run_id UUID NOT NULL, pipeline_id UUID NOT NULL, step_name VARCHAR, name VARCHAR NOT NULL,
+    number FLOAT8, value JSON, source VARCHAR NOT NULL, created TIMESTAMP NOT NULL,
+    PRIMARY KEY (run_id, name)
+);
+CREATE INDEX run_metadata_pipeline_name ON run_metadata (pipeline_id, name, number);
 """
 
 MIGRATIONS: list[tuple[int, str]] = [
@@ -228,6 +239,7 @@ MIGRATIONS: list[tuple[int, str]] = [
     (7, _V7),
     (8, _V8),
     (9, _V9),
+    (10, _V10),
 ]
 LATEST = MIGRATIONS[-1][0]
 

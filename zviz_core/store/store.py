@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 from uuid import UUID
 
+from zviz_core import compare
 from zviz_core.access import AccessPolicy
 from zviz_core.artifacts.store import ArtifactStore, artifact_root
 from zviz_core.enums import ExecutionStatus
@@ -23,17 +24,22 @@ from zviz_core.errors import (
     EntityNotFoundError,
     InvalidInputError,
 )
+from zviz_core.metrics import number
 from zviz_core.models import (
     ArtifactVersionResponse,
     ArtifactVisualizationResponse,
     CuratedVisualizationResponse,
+    MetricPoint,
     PipelineResponse,
     PipelineRunResponse,
     ProjectResponse,
+    RunComparison,
+    RunMetadataEntry,
     StepRunResponse,
 )
 from zviz_core.store import artifacts as artifact_sql
 from zviz_core.store import cascade, default_home, open_engine, registry
+from zviz_core.store import metrics as metric_sql
 from zviz_core.store import resources as resource_sql
 from zviz_core.store import runs as run_sql
 from zviz_core.store import tiles as tile_sql
@@ -48,6 +54,15 @@ OWNER = AccessPolicy.owner()
 def not_found(label: str, key: Any) -> EntityNotFoundError:
     """The error for something missing or unreadable: the same words either way."""
     return EntityNotFoundError(f"No {label} {key!s} exists (or you may not see it).")
+
+
+def metric_rows(rows: list[tuple[str, Any]], step: str | None, source: str = "log") -> list:
+    """Rows for run_metadata from (name, value) pairs logged on a run or on its step `step`
+    (whose name then prefixes each name)."""
+    return [
+        (f"{step}.{name}" if step else name, step, number(value), value, source)
+        for name, value in rows
+    ]
 
 
 class Store:
@@ -326,6 +341,100 @@ class Store:
             return run_sql.outputs(cur, run_id)
 
         return self.read(policy, read, "run_outputs", run_id)
+
+    def compare(
+        self, policy: AccessPolicy, keys: list[UUID], directions: dict[str, str] | None
+    ) -> RunComparison:
+        """The readable runs among `keys` aligned for a comparison (see compare.align); the
+        others only counted."""
+
+        def read(cur: Cursor) -> RunComparison:
+            found = [run_sql.get(cur, policy, key, None) for key in keys]
+            readable = [r for r in found if r is not None]
+            steps = [run_sql.steps(cur, r.id) for r in readable]
+            numbers = metric_sql.numbers(cur, policy, [r.id for r in readable], None)
+            return compare.align(readable, steps, numbers, len(keys) - len(readable), directions)
+
+        return self.read(
+            policy, read, "compare", tuple(keys), tuple(sorted((directions or {}).items()))
+        )
+
+    def run_metadata(self, policy: AccessPolicy, run_id: UUID) -> list[RunMetadataEntry]:
+        """A readable run's metrics and metadata; raises EntityNotFoundError otherwise."""
+
+        def read(cur: Cursor) -> list[RunMetadataEntry]:
+            if run_sql.get(cur, policy, run_id, None) is None:
+                raise not_found("pipeline run", run_id)
+            return metric_sql.for_run(cur, policy, run_id)
+
+        return self.read(policy, read, "run_metadata", run_id)
+
+    def metric_numbers(
+        self, policy: AccessPolicy, run_ids: list[UUID], names: list[str] | None
+    ) -> dict[UUID, dict[str, float]]:
+        """{run id: {metric: number}} of the readable runs among `run_ids`."""
+        return self.read(
+            policy,
+            lambda cur: metric_sql.numbers(cur, policy, run_ids, names),
+            "metric_numbers",
+            tuple(run_ids),
+            None if names is None else tuple(names),
+        )
+
+    def metric_names(self, policy: AccessPolicy, pipeline_id: UUID) -> list[str]:
+        """The numeric metric names of a pipeline's readable runs."""
+        return self.read(
+            policy,
+            lambda cur: metric_sql.names(cur, policy, pipeline_id),
+            "metric_names",
+            pipeline_id,
+        )
+
+    def metric_history(
+        self, policy: AccessPolicy, pipeline_id: UUID, name: str, limit: int
+    ) -> list[MetricPoint]:
+        """A metric over a pipeline's readable runs (newest `limit`), oldest first."""
+        return self.read(
+            policy,
+            lambda cur: metric_sql.history(cur, policy, pipeline_id, name, limit),
+            "metric_history",
+            pipeline_id,
+            name,
+            limit,
+        )
+
+    def log_metadata(
+        self,
+        policy: AccessPolicy,
+        run_id: UUID | None,
+        run_name: str | None,
+        step_id: UUID | None,
+        step_name: str | None,
+        rows: list[tuple[str, Any]],
+    ) -> None:
+        """Store metadata on a run (or one of its steps, by id or name): names prefixed by the
+        step's. Raises EntityNotFoundError for a run or step the user cannot read,
+        AccessDeniedError unless they may write the run."""
+
+        def write(cur: Cursor) -> None:
+            key, step = run_id, step_name
+            if step_id is not None:
+                found = cur.row("SELECT run_id, name FROM step_runs WHERE id = $s", {"s": step_id})
+                if found is None:
+                    raise not_found("step run", step_id)
+                key, step = found
+            run = run_sql.get(cur, policy, key, None if key is not None else run_name)
+            if run is None:
+                raise not_found("pipeline run", key or run_name)
+            self.require_write(cur, policy, "pipeline_run", run.id)
+            if step is not None and not cur.value(
+                "SELECT count(*) FROM step_runs WHERE run_id = $r AND name = $n",
+                {"r": run.id, "n": step},
+            ):
+                raise not_found(f"step of run '{run.name}' called", step)
+            metric_sql.write(cur, run.id, metric_rows(rows, step), now())
+
+        self.write(write)
 
     def version(self, policy: AccessPolicy, key: UUID) -> ArtifactVersionResponse | None:
         """A readable artifact version with its visualizations."""

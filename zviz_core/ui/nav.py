@@ -16,6 +16,7 @@ SNAPSHOTS = "app_pages/snapshots.py"
 MODELS = "app_pages/models.py"
 DEPLOYMENTS = "app_pages/deployments.py"
 ARTIFACTS = "app_pages/artifacts.py"
+COMPARE = "app_pages/compare.py"
 _LAST_PAGE = "zviz.nav.page"  # the url_path of the page this session ran last
 
 
@@ -37,6 +38,7 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec(MODELS, "Models", ":material/model_training:", "models", "model"),
     PageSpec(DEPLOYMENTS, "Deployments", ":material/rocket_launch:", "deployments", "deployment"),
     PageSpec(ARTIFACTS, "Artifacts", ":material/inventory_2:", "artifacts", "artifact_version"),
+    PageSpec(COMPARE, "Compare", ":material/compare_arrows:", "compare", "pipeline_run"),
 )
 
 

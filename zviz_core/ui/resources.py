@@ -12,9 +12,11 @@ from zviz_core.client import Client
 from zviz_core.enums import VisualizationResourceTypes as R
 from zviz_core.enums import VisualizationType
 from zviz_core.errors import EntityNotFoundError
+from zviz_core.metrics import direction
 from zviz_core.models import (
     ArtifactVersionResponse,
     DeploymentResponse,
+    MetricPoint,
     ModelResponse,
     Page,
     PipelineResponse,
@@ -22,6 +24,7 @@ from zviz_core.models import (
 )
 from zviz_core.ui import empty, fmt, lists, nav, render, runs, tiles
 from zviz_core.ui.artifacts import artifact_history, artifact_version_view
+from zviz_core.ui.compare import compare_query
 from zviz_core.ui.notices import contained, md_escape
 
 RECENT_RUNS = 5
@@ -139,10 +142,25 @@ def pipelines_page(client: Client) -> None:
         st.title(md_escape(pipeline.name), anchor=False)
         fmt.caption("Pipeline · created ", fmt.At(pipeline.created))
         tiles.tile_grid(client, R.PIPELINE, pipeline.id, title="Pipeline dashboard")
+        with contained(what="The metrics"):
+            metric_chart(client, pipeline)
         _recent_runs(client, "Recent runs", pipeline_id=pipeline.id)
-        nav.link(
-            nav.RUNS, "All runs of this pipeline", icon=":material/list:", pipeline=pipeline.name
-        )
+        with st.container(horizontal=True, key="pipeline-run-links"):
+            nav.link(
+                nav.RUNS,
+                "All runs of this pipeline",
+                icon=":material/list:",
+                pipeline=pipeline.name,
+            )
+            with contained(what="The comparison link"):
+                latest = client.list_pipeline_runs(pipeline_id=pipeline.id, size=4).items
+                if len(latest) >= 2:
+                    st.page_link(
+                        nav.COMPARE,
+                        label=f"Compare the latest {len(latest)} runs",
+                        icon=":material/compare_arrows:",
+                        query_params=compare_query([r.id for r in latest]),
+                    )
         st.subheader("Snapshots", anchor=False)
         with contained(what="The snapshots"):
             snaps = client.list_snapshots(pipeline_id=pipeline.id, size=20)
@@ -168,6 +186,86 @@ def pipelines_page(client: Client) -> None:
         ),
         "No pipelines yet: running a pipeline registers it.",
     )
+
+
+def _metric_changed(key: str) -> None:
+    nav.set_params(metric=st.session_state.get(key))
+
+
+def metric_chart(client: Client, pipeline: PipelineResponse) -> None:
+    """Draw a chart of one metric (URL `metric`) over the pipeline's runs; each point opens its
+    run. Draws nothing when its runs have no metrics."""
+    names = client.list_metric_names(pipeline.id)
+    if not names:
+        return
+    st.subheader("Metrics across runs", anchor=False)
+    wanted = nav.param("metric")
+    default = next((n for n in names if direction(n) is not None), names[0])
+    key = f"metric-{pipeline.id}"
+    st.session_state[key] = wanted if wanted in names else default
+    with st.container(horizontal=True, vertical_alignment="bottom", key="metric-chart-controls"):
+        name = st.selectbox(
+            "Metric", names, key=key, on_change=_metric_changed, args=(key,), width=420
+        )
+        nav.link(
+            nav.RUNS,
+            "Runs with this metric as a column",
+            icon=":material/table_rows:",
+            pipeline=pipeline.name,
+            metrics=name,
+            sort=f"{name}:{'asc' if direction(name) == 'min' else 'desc'}",
+        )
+    points = client.metric_history(pipeline.id, name, limit=METRIC_POINTS)
+    st.vega_lite_chart(
+        metric_spec(points, name), width="stretch", key=f"metric-chart-{pipeline.id}"
+    )
+    st.caption(f"The latest {len(points):,} runs that have it; click a point to open its run.")
+
+
+METRIC_POINTS = 1000
+
+
+def metric_spec(points: list[MetricPoint], name: str) -> dict[str, Any]:
+    """A Vega-Lite spec of a metric over runs; each point's link is built from its run's id."""
+    values = [
+        {
+            "order": i + 1,
+            "run": p.run_name,
+            "created": p.created.isoformat(),
+            "value": p.value,
+            "status": p.status,
+            "link": f"/runs?id={p.run_id}",
+        }
+        for i, p in enumerate(points)
+    ]
+    return {
+        "data": {"values": values},
+        "layer": [
+            {"mark": {"type": "line", "color": "#98a2b3"}},
+            {"mark": {"type": "point", "filled": True, "size": 70, "cursor": "pointer"}},
+        ],
+        "encoding": {
+            "x": {
+                "field": "order",
+                "type": "quantitative",
+                "title": "run, oldest to newest",
+                "axis": {"format": "d", "tickMinStep": 1},
+            },
+            "y": {
+                "field": "value",
+                "type": "quantitative",
+                "title": name,
+                "scale": {"zero": False},
+            },
+            "href": {"field": "link"},
+            "tooltip": [
+                {"field": "run", "title": "run"},
+                {"field": "value", "title": name, "format": ".4g"},
+                {"field": "created", "type": "temporal", "title": "created"},
+                {"field": "status"},
+            ],
+        },
+    }
 
 
 # -- snapshots ----------------------------------------------------------------------------------

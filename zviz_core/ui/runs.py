@@ -9,11 +9,15 @@ from typing import Any
 import streamlit as st
 
 from zviz_core.client import Client
+from zviz_core.compare import MAX_RUNS as MAX_COMPARED
+from zviz_core.compare import MIN_RUNS as MIN_COMPARED
 from zviz_core.enums import ExecutionStatus, VisualizationResourceTypes
 from zviz_core.errors import EntityNotFoundError
+from zviz_core.metrics import best_and_worst, direction
 from zviz_core.models import PipelineRunResponse, StepRunResponse
 from zviz_core.ui import empty, fmt, graph, lists, nav, tiles
 from zviz_core.ui.artifacts import artifact_version_view
+from zviz_core.ui.compare import compare_query
 from zviz_core.ui.notices import contained, md_escape
 
 
@@ -35,10 +39,42 @@ def _utc_naive(day: Any, end: bool = False) -> datetime:
     return local.astimezone(UTC).replace(tzinfo=None)
 
 
-def run_row(run: PipelineRunResponse) -> None:
-    """Draw one run as a row: status, a link to it, its pipeline, start and duration."""
+COMPARE_KEY = "zviz.compare"
+MAX_METRIC_COLUMNS = 6
+
+
+def _chosen() -> list[str]:
+    return list(st.session_state.get(COMPARE_KEY, []))
+
+
+def _toggle(run_id: str, key: str) -> None:
+    chosen = [r for r in _chosen() if r != run_id]
+    if st.session_state.get(key):
+        chosen.append(run_id)
+    st.session_state[COMPARE_KEY] = chosen
+
+
+def _clear_chosen() -> None:
+    st.session_state[COMPARE_KEY] = []
+
+
+def run_row(run: PipelineRunResponse, selectable: bool = False) -> None:
+    """Draw one run as a row: (a box to choose it for a comparison,) status, a link to it, its
+    pipeline, start and duration."""
     row = st.container(horizontal=True, vertical_alignment="center", gap="small")
     with row:
+        if selectable:
+            key = f"cmp-{run.id}"
+            st.session_state[key] = str(run.id) in _chosen()
+            st.checkbox(
+                "Compare",
+                key=key,
+                label_visibility="collapsed",
+                help="Choose for a comparison",
+                on_change=_toggle,
+                args=(str(run.id), key),
+                width="content",
+            )
         fmt.status_badge(run.status)
         nav.link(nav.RUNS, run.name, id=run.id)
         fmt.caption(
@@ -76,6 +112,10 @@ def run_list(client: Client) -> None:
         )
     pipeline = next((p for p in pipelines.items if p.name == pipeline_name), None)
     filtered = any((pipeline, status, since, until, needle))
+    columns, sort_metric, descending = [], None, None
+    if pipeline is not None:
+        with contained(what="The metric columns"):
+            columns, sort_metric, descending = _metric_controls(client, pipeline.id)
     page = client.list_pipeline_runs(
         pipeline_id=pipeline.id if pipeline else None,
         status=status or None,
@@ -84,6 +124,8 @@ def run_list(client: Client) -> None:
         name_contains=needle or None,
         page=lists.current_page(warn=True),
         size=lists.PAGE_SIZE,
+        sort_by_metric=sort_metric,
+        descending=descending,
     )
     if page.total == 0:
         if filtered:
@@ -92,12 +134,153 @@ def run_list(client: Client) -> None:
             empty.no_runs(client.policy.read_grants.everything)
         return
     first = (page.page - 1) * page.size + 1
-    st.caption(f"Runs {first:,}-{first + len(page) - 1:,} of {page.total:,}, newest first")
+    order = f"by {sort_metric}, {'highest' if descending else 'lowest'} first"
+    st.caption(
+        f"Runs {first:,}-{first + len(page) - 1:,} of {page.total:,}, "
+        f"{order if sort_metric else 'newest first'}"
+    )
     if not page.items:
         st.info("This page is past the last run.")
+    elif columns:
+        _metric_table(client, page.items, columns)
     else:
-        lists.rows(page.items, run_row, key="run-rows")
+        _compare_bar()
+        lists.rows(page.items, lambda r: run_row(r, selectable=True), key="run-rows")
     lists.paginator(page.total, key="runs-page")
+
+
+def _compare_bar() -> None:
+    chosen = _chosen()
+    with st.container(horizontal=True, vertical_alignment="center", key="compare-bar"):
+        if not chosen:
+            st.caption(
+                "Tick 2 to 6 runs to compare them (runs of other pages and filters stay ticked).",
+                width="content",
+            )
+            return
+        st.caption(f"{len(chosen)} run(s) chosen", width="content")
+        if MIN_COMPARED <= len(chosen) <= MAX_COMPARED:
+            st.page_link(
+                nav.COMPARE,
+                label="Compare them",
+                icon=":material/compare_arrows:",
+                query_params=compare_query(chosen),
+            )
+        else:
+            st.caption(f"(choose {MIN_COMPARED} to {MAX_COMPARED})", width="content")
+        st.button("Clear", key="compare-clear", on_click=_clear_chosen, type="tertiary")
+
+
+def _sort_label(value: str) -> str:
+    if not value:
+        return "Newest first"
+    name, _, way = value.rpartition(":")
+    return f"{name}, {'highest' if way == 'desc' else 'lowest'} first"
+
+
+def _metric_controls(client: Client, pipeline_id: Any) -> tuple[list[str], str | None, bool | None]:
+    """The metric columns and sort order from the URL (`metrics`, `sort`), with their widgets."""
+    names = client.list_metric_names(pipeline_id)
+    if not names:
+        return [], None, None
+    wanted = [m for m in (nav.param("metrics") or "").split(",") if m in names]
+    wanted = list(dict.fromkeys(wanted))[:MAX_METRIC_COLUMNS]
+    key = "runs-metric-columns"
+    st.session_state[key] = wanted
+
+    def changed() -> None:
+        nav.set_params(metrics=",".join(st.session_state.get(key) or []) or None, page=None)
+
+    with st.container(horizontal=True, vertical_alignment="bottom", key="run-metric-controls"):
+        chosen = st.multiselect(
+            "Metric columns",
+            names,
+            key=key,
+            max_selections=MAX_METRIC_COLUMNS,
+            on_change=changed,
+            placeholder="Add metric columns",
+        )
+        sorts = ["", *[f"{m}:{w}" for m in chosen for w in (_best_way(m), _other(_best_way(m)))]]
+        sort = lists.url_selectbox(
+            "Sort by", sorts, param="sort", key="runs-sort", format_func=_sort_label
+        )
+    if not sort:
+        return chosen, None, None
+    name, _, way = sort.rpartition(":")
+    return chosen, name, way == "desc"
+
+
+def _best_way(metric: str) -> str:
+    return "asc" if direction(metric) == "min" else "desc"
+
+
+def _other(way: str) -> str:
+    return "asc" if way == "desc" else "desc"
+
+
+def metric_frame(
+    runs: list[PipelineRunResponse], numbers: dict[Any, dict[str, float]], columns: list[str]
+) -> Any:
+    """A pandas Styler of runs with one column per metric, each metric's best value on the page
+    green and its worst red where its name says which way is better."""
+    import pandas as pd
+
+    frame = pd.DataFrame(
+        {
+            "Run": [r.name for r in runs],
+            "Open": [f"/runs?id={r.id}" for r in runs],
+            "Status": [r.status.value for r in runs],
+            "Started": [fmt.when(r.start_time) for r in runs],
+            **{m: [numbers.get(r.id, {}).get(m) for r in runs] for m in columns},
+        }
+    )
+
+    def fills(column: Any) -> list[str]:
+        if column.name not in columns:
+            return [""] * len(column)
+        best, worst = best_and_worst(
+            [None if pd.isna(v) else float(v) for v in column], direction(column.name)
+        )
+        return [
+            "background-color: #d1fadf"
+            if i in best
+            else "background-color: #fee4e2"
+            if i in worst
+            else ""
+            for i in range(len(column))
+        ]
+
+    return frame.style.apply(fills, axis=0).format(precision=4, subset=columns)
+
+
+def _metric_table(client: Client, runs: list[PipelineRunResponse], columns: list[str]) -> None:
+    numbers = client.get_run_metrics([r.id for r in runs], columns)
+    event = st.dataframe(
+        metric_frame(runs, numbers, columns),
+        hide_index=True,
+        key="runs-metric-table",
+        on_select="rerun",
+        selection_mode="multi-row",
+        column_config={
+            # Built from the run's id by the app, never from its name.
+            "Open": st.column_config.LinkColumn("Open", display_text="Open"),
+        },
+    )
+    st.caption("Green: best on this page, red: worst, where the metric's name tells which way.")
+    rows = list(getattr(getattr(event, "selection", None), "rows", []) or [])
+    chosen = [runs[i].id for i in rows if 0 <= i < len(runs)]
+    with st.container(horizontal=True, vertical_alignment="center", key="compare-bar"):
+        if MIN_COMPARED <= len(chosen) <= MAX_COMPARED:
+            st.page_link(
+                nav.COMPARE,
+                label=f"Compare the {len(chosen)} selected runs",
+                icon=":material/compare_arrows:",
+                query_params=compare_query(chosen),
+            )
+        else:
+            st.caption(
+                f"Select {MIN_COMPARED} to {MAX_COMPARED} rows to compare them.", width="content"
+            )
 
 
 # -- one run ------------------------------------------------------------------------------------
@@ -130,6 +313,35 @@ def _step_changed(key: str) -> None:
     nav.set_params(step=st.session_state.get(key), artifact=None, viz=None)
 
 
+def _compare_with(client: Client, run: PipelineRunResponse) -> None:
+    with st.popover("Compare with…", icon=":material/compare_arrows:"):
+        others = [
+            r
+            for r in client.list_pipeline_runs(pipeline_id=run.pipeline.id, size=50).items
+            if r.id != run.id
+        ]
+        if not others:
+            st.caption("This pipeline has no other run you may see.")
+            return
+        by_id = {str(r.id): r for r in others}
+        picked = st.multiselect(
+            f"Other runs of {md_escape(run.pipeline.name)} (newest first)",
+            list(by_id),
+            format_func=lambda key: by_id[key].name,
+            max_selections=MAX_COMPARED - 1,
+            key=f"compare-with-{run.id}",
+        )
+        if picked:
+            st.page_link(
+                nav.COMPARE,
+                label=f"Compare {len(picked) + 1} runs",
+                icon=":material/compare_arrows:",
+                query_params=compare_query([run.id, *picked]),
+            )
+        else:
+            st.caption("Pick up to five runs.")
+
+
 def run_detail(client: Client, run_key: str) -> None:
     """Draw one run: facts, configuration, its dashboard, the step graph and the chosen step."""
     nav.link(nav.RUNS, "All runs", icon=":material/arrow_back:")
@@ -153,6 +365,8 @@ def run_detail(client: Client, run_key: str) -> None:
             f" · took {fmt.duration(run.duration_s)}",
             width="content",
         )
+        with contained(what="Compare with"):
+            _compare_with(client, run)
     if run.error:
         st.error(md_escape(run.error), icon=":material/error:")
     with st.expander("Configuration", icon=":material/tune:"), contained(what="The configuration"):
