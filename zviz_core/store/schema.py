@@ -216,6 +216,8 @@ ALTER TABLE artifacts ADD COLUMN latest_at TIMESTAMP;
 {BACKFILL_TILE_FOLDERS};
 {BACKFILL_VERSION_NAMES}
 {REBUILD_ARTIFACT_COUNTS}
+"""
+
 # v10: run metrics and metadata. The numeric leaves of a step's JSON outputs and whatever
 # `log_metadata` logs, one row per run and name (`evaluate.metrics.accuracy`); `number` holds the
 # value of numeric ones, so runs can be sorted by a metric (the index serves "runs of a pipeline
