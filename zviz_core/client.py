@@ -17,6 +17,7 @@ from zviz_core.artifacts.store import ArtifactStore
 from zviz_core.enums import (
     CuratedVisualizationSize,
     ExecutionStatus,
+    TileFollow,
     VisualizationResourceTypes,
     VisualizationType,
 )
@@ -539,13 +540,24 @@ class Client:
         display_name: str | None = None,
         display_order: int | None = None,
         layout_size: CuratedVisualizationSize | str = CuratedVisualizationSize.FULL_WIDTH,
+        *,
+        follow: TileFollow | str | None = None,
     ) -> CuratedVisualizationResponse:
         """Pin a visualization as a tile on a resource; returns the hydrated tile.
 
-        Raises InvalidInputError (a ValueError) for bad values or when the visualization and the
-        resource are in different projects; EntityNotFoundError when either is missing or
-        unreadable; AccessDeniedError without write access to the resource; EntityExistsError
-        when that visualization is already on the resource or the display_order is taken.
+        With `follow`, the tile does not pin that one version: it always shows the same
+        visualization (by position) of the newest version, among completed runs, of
+        - `"artifact"`: the artifact the given visualization's version belongs to;
+        - `"output"`: the same output of the same step, in runs of the same pipeline.
+        Each viewer sees the newest version they may read; while there is none, the tile's
+        `artifact_visualization` is None ("nothing to show yet"). Deleting versions never
+        deletes a following tile.
+
+        Raises InvalidInputError (a ValueError) for bad values, when the visualization and the
+        resource are in different projects, or for follow="output" on an artifact no pipeline
+        step made; EntityNotFoundError when either is missing or unreadable; AccessDeniedError
+        without write access to the resource; EntityExistsError when that visualization (or,
+        following, that same target) is already on the resource or the display_order is taken.
         """
         try:
             req = CuratedVisualizationRequest(
@@ -556,6 +568,7 @@ class Client:
                 display_name=display_name,
                 display_order=display_order,
                 layout_size=layout_size,
+                follow=follow,
             )
         except ValidationError as exc:
             raise _invalid(exc) from None
@@ -570,6 +583,7 @@ class Client:
                 "display_order": req.display_order,
                 "layout_size": req.layout_size.value,
             },
+            follow=req.follow,
         )
 
     def get_curated_visualization(
