@@ -681,6 +681,14 @@ class Client:
         wanted = [require_uuid(t, "tile id") for t in ordered_ids]
         return self._store.reorder_tiles(self._policy, rtype, rid, wanted)
 
+    def change_token(self) -> str:
+        """Return an opaque string that changes whenever anything in the store changes (a run
+        completes, a tile is edited), in any process. Reading it costs a small file read on
+        DuckDB and one indexed row on PostgreSQL, so a dashboard can poll it and re-read only
+        when it changed. It reveals nothing about what changed, so it needs no access check.
+        """
+        return self._store.change_token()
+
     def can_write(
         self, resource_type: VisualizationResourceTypes | str, resource_id: UUID | str
     ) -> bool:

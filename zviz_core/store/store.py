@@ -105,6 +105,11 @@ class Store:
         """Wait for this process's background writes; raise the first one's error."""
         self.engine.flush_background()
 
+    def change_token(self) -> str:
+        """An opaque string that changes whenever any process commits a write to the store (a
+        fresh random one when it cannot be read, so a poller then looks again)."""
+        return self.engine.change_token()
+
     # -- projects -------------------------------------------------------------------------------
 
     def project(self, name: str) -> ProjectResponse | None:
