@@ -12,7 +12,6 @@ from tests.core.helpers import run_python
 from zviz_core import Client
 from zviz_core.ui.tiles import TOKEN_TTL_S
 
-
 REPO = Path(__file__).resolve().parents[2]
 # A page that draws one model's dashboard, or (when "probe" is set) only asks whether it changed
 # since it was drawn: what the dashboard's polling fragment asks on every tick. It registers the
