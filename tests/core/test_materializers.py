@@ -61,8 +61,12 @@ def test_dataframe_describe_and_sample_csv(client: Client) -> None:
         {"x": np.arange(50), "y": np.linspace(0.0, 1.0, 50), "label": ["a", "b"] * 25}
     )
     av = produce(df)
-    assert viz_files(av) == [("csv", "describe.csv"), ("csv", "sample.csv")]
-    assert [v.position for v in av.visualizations] == [0, 1]
+    assert viz_files(av) == [
+        ("csv", "describe.csv"),
+        ("csv", "sample.csv"),
+        ("vega_lite", "profile.json"),
+    ]
+    assert [v.position for v in av.visualizations] == [0, 1, 2]
     describe = client.load_visualization(av.visualizations[0].id)
     assert describe.type == VisualizationType.CSV and isinstance(describe.value, str)
     described = pd.read_csv(io.StringIO(describe.value), index_col=0)
@@ -221,7 +225,7 @@ def test_every_kind_in_one_pipeline(client: Client) -> None:
     run = run_everything()
     kinds = {name: [v.type.value for v in s.output.visualizations] for name, s in run.steps.items()}
     assert kinds == {
-        "frame": ["csv", "csv"],
+        "frame": ["csv", "csv", "vega_lite"],
         "report": ["html"],
         "card": ["markdown"],
         "table": ["csv"],

@@ -1,8 +1,10 @@
-"""pandas DataFrame and Series: Parquet data, plus `describe.csv` and `sample.csv` visualizations."""
+"""pandas DataFrame and Series: Parquet data, plus `describe.csv`, `sample.csv` and a profile
+(`profile.json`, Vega-Lite) as visualizations."""
 
 from __future__ import annotations
 
-from typing import Any
+import json
+from typing import Any, ClassVar
 
 import pandas as pd
 
@@ -13,7 +15,12 @@ SAMPLE_ROWS = 10
 
 
 class PandasMaterializer(BaseMaterializer):
+    """Saves a DataFrame or Series as Parquet. Its visualizations: `describe.csv`, the first
+    rows as `sample.csv` and, unless `PROFILE` is False (set it on a subclass, or on this
+    class to turn profiles off everywhere), an interactive profile of every column."""
+
     ASSOCIATED_TYPES = (pd.DataFrame, pd.Series)
+    PROFILE: ClassVar[bool] = True
 
     def save(self, data: pd.DataFrame | pd.Series) -> None:
         frame = data.to_frame() if isinstance(data, pd.Series) else data
@@ -40,6 +47,13 @@ class PandasMaterializer(BaseMaterializer):
         with self.artifact_store.open(sample, "w") as fh:
             frame.head(SAMPLE_ROWS).to_csv(fh, index=False)
         out[sample] = VisualizationType.CSV
+        if self.PROFILE:
+            from zviz_core.materializers.profile import profile_spec
+
+            spec = self.path("profile.json")
+            with self.artifact_store.open(spec, "w") as fh:
+                json.dump(profile_spec(data), fh, allow_nan=False, default=str)
+            out[spec] = VisualizationType.VEGA_LITE
         return out
 
     def extract_metadata(self, data: pd.DataFrame | pd.Series) -> dict[str, Any]:
