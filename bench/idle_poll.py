@@ -1,7 +1,7 @@
 """What open dashboards cost while nothing changes: the app's CPU with N sessions polling an idle
 store, against the same N sessions with polling off (issue 12, part 3: < 5 % of the machine).
 
-    .venv/bin/python bench/idle_poll.py [--sessions 50] [--seconds 60] [--refresh 10]
+    .venv/bin/python bench/idle_poll.py [--sessions 50] [--seconds 60] [--refresh 60]
 
 Each session is a Chromium page, logged in, on a model page whose dashboard has a tile following
 the latest run (the poll reads the store's change token every --refresh seconds). Only the
@@ -109,7 +109,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sessions", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=60.0)
-    parser.add_argument("--refresh", type=float, default=10.0)
+    parser.add_argument("--refresh", type=float, default=60.0)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp) / "store"

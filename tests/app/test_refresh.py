@@ -10,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 from tests.app.conftest import no_exception, plain, visualizations
 from tests.core.helpers import run_python
 from zviz_core import Client
-from zviz_core.ui.tiles import TOKEN_TTL_S
+from zviz_core.ui.tiles import TOKEN_TTL_S, WATCH_KEY
 
 REPO = Path(__file__).resolve().parents[2]
 # A page that draws one model's dashboard, or (when "probe" is set) only asks whether it changed
@@ -78,3 +78,18 @@ def test_a_run_completing_in_another_process_updates_an_open_dashboard(
     no_exception(at)
     assert any(newest in link for link in _links(at)), _links(at)
     assert not _probe(at), "drawn again: nothing new since"
+
+
+def test_only_dashboards_with_a_following_tile_poll(open_page, client: Client, run) -> None:
+    model = client.create_model("classifier")
+    report = visualizations(run)["report"]
+    client.create_curated_visualization(report.id, model.id, "model")
+    at = open_page("models", id=model.id)
+    no_exception(at)
+    # Pinned tiles never change when runs complete.
+    assert (
+        WATCH_KEY not in at.session_state or f"model:{model.id}" not in at.session_state[WATCH_KEY]
+    )
+    client.create_curated_visualization(report.id, model.id, "model", follow="artifact")
+    at.run()
+    assert f"model:{model.id}" in at.session_state[WATCH_KEY]

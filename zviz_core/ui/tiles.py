@@ -48,7 +48,7 @@ UNDO_KEY = "zviz.tile_undo"
 UNDO_SECONDS = 8
 WATCH_KEY = "zviz.tile_watch"
 REFRESH_ENV = "ZVIZ_REFRESH_SECONDS"
-DEFAULT_REFRESH_S = 10.0
+DEFAULT_REFRESH_S = 60.0
 # Every session of this process shares one reading of the change token per interval.
 TOKEN_TTL_S = 1.0
 PIN, FOLLOW = "Pin this version", "Always show the latest"
@@ -118,7 +118,7 @@ def moved(tiles: Sequence[_Tile], tile_id: UUID, position: int) -> list[UUID]:
 
 def refresh_seconds() -> float:
     """Return how often an open dashboard looks for changes: ZVIZ_REFRESH_SECONDS (default
-    10; 0 turns it off). A value that is not a number is logged and the default used."""
+    60; 0 turns it off). A value that is not a number is logged and the default used."""
     raw = os.environ.get(REFRESH_ENV, "").strip()
     if not raw:
         return DEFAULT_REFRESH_S
@@ -128,7 +128,9 @@ def refresh_seconds() -> float:
         value = -1.0
     if value >= 0:
         return value
-    render.log.warning("zviz: %s=%r is not a number of seconds; using 10", REFRESH_ENV, raw)
+    render.log.warning(
+        "zviz: %s=%r is not a number of seconds; using %s", REFRESH_ENV, raw, DEFAULT_REFRESH_S
+    )
     return DEFAULT_REFRESH_S
 
 
@@ -178,9 +180,10 @@ def tile_grid(
 
     Full-width tiles fill a row and two half-width tiles share one. Users who may write the
     resource also get "Add tile" and each tile's edit, move and delete actions. Every error
-    stays inside the tile (or the dashboard) where it happened. While the page is open, it
-    looks for changes every refresh_seconds() and redraws when what it shows changed (a run
-    completed that a following tile shows, someone edited a tile).
+    stays inside the tile (or the dashboard) where it happened. While the page is open, a
+    dashboard with a tile that follows the latest version looks for changes every
+    refresh_seconds() and redraws when what it shows changed (a newer run completed, someone
+    edited a tile).
     """
     rtype = VisualizationResourceTypes(resource_type)
     with contained(what="This dashboard"):
@@ -210,7 +213,8 @@ def tile_grid(
                     _tile(client, tile, index, len(tiles), writable)
         _pending_dialog(client, rtype, resource_id, tiles, writable)
         every = refresh_seconds()
-        if every > 0:
+        # Only a following tile changes when a run completes: other dashboards never poll.
+        if every > 0 and any(t.follow is not None for t in tiles):
             watch = st.session_state.setdefault(WATCH_KEY, {})
             watch[f"{rtype}:{resource_id}"] = (token, answer(tiles))
             _watch(client, str(rtype), str(resource_id), every)
