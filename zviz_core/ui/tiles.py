@@ -14,7 +14,7 @@ import streamlit as st
 
 from zviz_core.client import Client
 from zviz_core.enums import CuratedVisualizationSize, TileFollow, VisualizationResourceTypes
-from zviz_core.errors import ZvizError
+from zviz_core.errors import InvalidInputError, ZvizError
 from zviz_core.models import (
     ArtifactVersionResponse,
     ArtifactVisualizationResponse,
@@ -462,8 +462,6 @@ def undo_delete(client: Client, undo: dict[str, Any]) -> CuratedVisualizationRes
     followed; returns the new tile. Raises ZvizError as create_curated_visualization does
     (a following tile that showed nothing cannot be put back: InvalidInputError)."""
     if undo.get("viz") is None:
-        from zviz_core.errors import InvalidInputError
-
         raise InvalidInputError(
             "This tile showed nothing yet, so it cannot be put back; add it again."
         )
