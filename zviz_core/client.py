@@ -19,6 +19,7 @@ from zviz_core.compare import MIN_RUNS as MIN_COMPARED
 from zviz_core.enums import (
     CuratedVisualizationSize,
     ExecutionStatus,
+    TileFollow,
     VisualizationResourceTypes,
     VisualizationType,
 )
@@ -795,13 +796,24 @@ class Client:
         display_name: str | None = None,
         display_order: int | None = None,
         layout_size: CuratedVisualizationSize | str = CuratedVisualizationSize.FULL_WIDTH,
+        *,
+        follow: TileFollow | str | None = None,
     ) -> CuratedVisualizationResponse:
         """Pin a visualization as a tile on a resource; returns the hydrated tile.
 
-        Raises InvalidInputError (a ValueError) for bad values or when the visualization and the
-        resource are in different projects; EntityNotFoundError when either is missing or
-        unreadable; AccessDeniedError without write access to the resource; EntityExistsError
-        when that visualization is already on the resource or the display_order is taken.
+        With `follow`, the tile does not pin that one version: it always shows the same
+        visualization (by position) of the newest version, among completed runs, of
+        - `"artifact"`: the artifact the given visualization's version belongs to;
+        - `"output"`: the same output of the same step, in runs of the same pipeline.
+        Each viewer sees the newest version they may read; while there is none, the tile's
+        `artifact_visualization` is None ("nothing to show yet"). Deleting versions never
+        deletes a following tile.
+
+        Raises InvalidInputError (a ValueError) for bad values, when the visualization and the
+        resource are in different projects, or for follow="output" on an artifact no pipeline
+        step made; EntityNotFoundError when either is missing or unreadable; AccessDeniedError
+        without write access to the resource; EntityExistsError when that visualization (or,
+        following, that same target) is already on the resource or the display_order is taken.
         """
         try:
             req = CuratedVisualizationRequest(
@@ -812,6 +824,7 @@ class Client:
                 display_name=display_name,
                 display_order=display_order,
                 layout_size=layout_size,
+                follow=follow,
             )
         except ValidationError as exc:
             raise _invalid(exc) from None
@@ -826,6 +839,7 @@ class Client:
                 "display_order": req.display_order,
                 "layout_size": req.layout_size.value,
             },
+            follow=req.follow,
         )
 
     def get_curated_visualization(
@@ -922,6 +936,14 @@ class Client:
         rid = require_uuid(resource_id, "resource_id")
         wanted = [require_uuid(t, "tile id") for t in ordered_ids]
         return self._store.reorder_tiles(self._policy, rtype, rid, wanted)
+
+    def change_token(self) -> str:
+        """Return an opaque string that changes whenever anything in the store changes (a run
+        completes, a tile is edited), in any process. Reading it costs a small file read on
+        DuckDB and one indexed row on PostgreSQL, so a dashboard can poll it and re-read only
+        when it changed. It reveals nothing about what changed, so it needs no access check.
+        """
+        return self._store.change_token()
 
     def can_write(
         self, resource_type: VisualizationResourceTypes | str, resource_id: UUID | str

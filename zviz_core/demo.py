@@ -19,7 +19,12 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from zviz_core.client import Client
-from zviz_core.enums import CuratedVisualizationSize, VisualizationResourceTypes, VisualizationType
+from zviz_core.enums import (
+    CuratedVisualizationSize,
+    TileFollow,
+    VisualizationResourceTypes,
+    VisualizationType,
+)
 from zviz_core.errors import EntityExistsError
 from zviz_core.materializers.base import BaseMaterializer
 from zviz_core.models import PipelineRunResponse
@@ -677,7 +682,7 @@ def _pin_tiles(
     full, half = CuratedVisualizationSize.FULL_WIDTH, CuratedVisualizationSize.HALF_WIDTH
     kinds = VisualizationResourceTypes
     pipelines = {p.name: p.id for p in client.list_pipelines(size=50)}
-    layout: list[tuple[VisualizationResourceTypes, UUID, list[tuple[UUID, str, Any]]]] = [
+    layout: list[tuple[VisualizationResourceTypes, UUID, list[tuple[Any, ...]]]] = [
         (
             kinds.PROJECT,
             client.active_project.id,
@@ -731,6 +736,8 @@ def _pin_tiles(
                 (card, "Model card", full),
                 (confusion, "Confusion matrix", half),
                 (metrics, "Metrics", half),
+                # Follows the newest completed training run: a new run shows up here by itself.
+                (report, "Latest training run: evaluation report", full, TileFollow.OUTPUT),
             ],
         ),
         (
@@ -744,7 +751,7 @@ def _pin_tiles(
         ),
     ]
     for kind, resource_id, tiles in layout:
-        for position, (viz_id, name, size) in enumerate(tiles, start=1):
+        for position, (viz_id, name, size, *follow) in enumerate(tiles, start=1):
             client.create_curated_visualization(
                 artifact_visualization_id=viz_id,
                 resource_id=resource_id,
@@ -752,4 +759,5 @@ def _pin_tiles(
                 display_name=name,
                 display_order=10 * position,
                 layout_size=size,
+                follow=follow[0] if follow else None,
             )

@@ -19,6 +19,14 @@ class CuratedVisualizationSize(StrEnum):
     HALF_WIDTH = "half_width"
 
 
+class TileFollow(StrEnum):
+    """What a following tile shows the latest version of (a zviz addition; ZenML's tiles pin
+    one visualization)."""
+
+    ARTIFACT = "artifact"  # any version of the picked version's artifact
+    OUTPUT = "output"  # the same output of the same step in runs of the same pipeline
+
+
 class VisualizationResourceTypes(StrEnum):
     DEPLOYMENT = "deployment"
     MODEL = "model"

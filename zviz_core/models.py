@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
 from zviz_core.enums import (
     CuratedVisualizationSize,
     ExecutionStatus,
+    TileFollow,
     VisualizationResourceTypes,
     VisualizationType,
 )
@@ -276,8 +277,9 @@ class ResourceRef(_Model):
 class CuratedVisualizationResponse(_Model):
     id: UUID
     project_id: UUID
-    artifact_visualization_id: UUID
-    artifact_version_id: UUID
+    # A following tile's are those of the version it shows now: None while it shows nothing.
+    artifact_visualization_id: UUID | None
+    artifact_version_id: UUID | None
     display_name: str | None
     display_order: int | None
     layout_size: CuratedVisualizationSize
@@ -293,6 +295,10 @@ class CuratedVisualizationResponse(_Model):
     # False when the tile shows an artifact of a run this user may not read: the artifact's and
     # run's names and ids are then left out, so a tile never names what its viewer cannot open.
     source_readable: bool = True
+    # Set for a tile that follows the latest version instead of pinning one (see TileFollow).
+    follow: TileFollow | None = None
+    # A following tile: when the version it shows was made (None while it shows nothing).
+    shown_created: datetime | None = None
 
     @property
     def resource(self) -> ResourceRef:
@@ -303,8 +309,10 @@ class CuratedVisualizationResponse(_Model):
         if self.display_name:
             return self.display_name
         if self.artifact_name:
+            if self.follow is not None:
+                return f"Latest {self.artifact_name}"
             return f"{self.artifact_name} v{self.artifact_version}"
-        return "Untitled visualization"
+        return "Latest version" if self.follow is not None else "Untitled visualization"
 
 
 class LoadedVisualization(_Model):
@@ -339,6 +347,7 @@ class CuratedVisualizationRequest(_Model):
     display_name: str | None = None
     display_order: int | None = Field(default=None, ge=0, le=2**31 - 1)
     layout_size: CuratedVisualizationSize = CuratedVisualizationSize.FULL_WIDTH
+    follow: TileFollow | None = None
 
     _name = field_validator("display_name")(classmethod(lambda cls, v: _check_name(v)))
 

@@ -88,9 +88,14 @@ def test_run_page_shows_facts_graph_steps_and_the_first_steps_outputs(open_page,
     steps = at.get("button_group")[0]
     assert steps.options == list(run.steps)
     assert steps.value == "frame"
-    # The frame step's output has two CSV visualizations; only the open tab is rendered.
+    # The frame step's output has two CSV visualizations and a profile; only the open tab is
+    # rendered.
     assert len(at.dataframe) == 1
-    assert [plain(t.label) for t in at.tabs] == ["CSV · describe.csv", "CSV · sample.csv"]
+    assert [plain(t.label) for t in at.tabs] == [
+        "CSV · describe.csv",
+        "CSV · sample.csv",
+        "Chart · profile.json",
+    ]
 
 
 def test_choosing_a_step_puts_it_in_the_url(open_page, run) -> None:

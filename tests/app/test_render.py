@@ -97,8 +97,11 @@ def test_html_renders_in_a_nested_sandbox_with_its_content_escaped(open_page, cl
     assert len(frames) == 1, "the artifact cannot break out of the srcdoc attribute"
     assert frames[0]["sandbox"] == "allow-scripts"
     assert "allow-same-origin" not in srcdoc
-    assert frames[0]["srcdoc"] == HOSTILE
-    assert not [tag for tag, _ in parser.tags if tag in ("script", "img", "h1")]
+    assert frames[0]["srcdoc"] == HOSTILE + render._HEIGHT_REPORTER, "only a height reporter added"
+    assert not [tag for tag, _ in parser.tags if tag in ("img", "h1")]
+    # The outer document's one script is zviz's own: it takes a height from the frame, no more.
+    assert [tag for tag, _ in parser.tags].count("script") == 1
+    assert srcdoc.count("<script>") == 1 and "e.source!==f.contentWindow" in srcdoc
     assert [b.label for b in at.button if b.label == "Expand"] == ["Expand"]
 
 
@@ -301,7 +304,7 @@ def test_large_remote_csv_gets_a_bounded_preview(monkeypatch) -> None:
 
 def test_sandbox_document_escapes_quotes_and_ampersands() -> None:
     document = render.sandbox_document('"&<')
-    assert 'srcdoc="&quot;&amp;&lt;"' in document
+    assert 'srcdoc="&quot;&amp;&lt;&lt;script&gt;' in document
     assert "allow-same-origin" not in document
 
 

@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
+import time
+import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as hyp
 from streamlit.testing.v1 import AppTest
 
 from tests.app.conftest import no_exception, plain, texts, visualizations
+from tests.factories import run_everything
 from zviz_core import Client
 from zviz_core.enums import CuratedVisualizationSize
-from zviz_core.ui.tiles import DIALOG_KEY, FORM
+from zviz_core.models import CuratedVisualizationResponse
+from zviz_core.ui.tiles import DIALOG_KEY, FORM, UNDO_KEY, UNDO_SECONDS, moved, packed, rows
 
 HALF = CuratedVisualizationSize.HALF_WIDTH
+FULL = CuratedVisualizationSize.FULL_WIDTH
 
 
 def _tiles(client: Client) -> list[Any]:
@@ -182,20 +190,113 @@ def test_move_up_and_down_renumber_with_gaps_of_ten(open_page, client: Client, r
     ]
 
 
-def test_delete_asks_first(open_page, client: Client, run) -> None:
+def test_delete_offers_undo_for_a_few_seconds(open_page, client: Client, run) -> None:
+    vizs = visualizations(run)
+    project = client.active_project.id
+    first = client.create_curated_visualization(vizs["metrics"].id, project, "project")
     tile = client.create_curated_visualization(
-        visualizations(run)["card"].id, client.active_project.id, "project"
+        vizs["card"].id, project, "project", display_name="The card", layout_size=HALF
     )
+    last = client.create_curated_visualization(vizs["table"].id, project, "project")
     at = open_page("overview")
     at.menu_button(key=f"tile-menu-{tile.id}").click("Delete").run()
-    assert any("Delete the tile" in m.value for m in at.markdown)
-    at.button(key=FORM + "cancel").click().run()
-    assert len(_tiles(client)) == 1
-    at.menu_button(key=f"tile-menu-{tile.id}").click("Delete").run()
-    at.button(key=FORM + "confirm").click().run()
     no_exception(at)
-    assert _tiles(client) == []
-    assert any("No tiles" in i for i in texts(at, "info"))
+    assert [t.id for t in _tiles(client)] == [first.id, last.id], "deleted at once"
+    assert any("Deleted the tile" in m.value and "The card" in m.value for m in at.markdown)
+    at.button(key="zviz-tile-undo").click().run()
+    no_exception(at)
+    back = _tiles(client)
+    assert (back[0].id, back[2].id) == (first.id, last.id), "back in its place"
+    assert (back[1].display_name, back[1].layout_size, back[1].artifact_visualization_id) == (
+        "The card",
+        HALF,
+        vizs["card"].id,
+    )
+    assert not any("Deleted the tile" in m.value for m in at.markdown)
+
+    at.menu_button(key=f"tile-menu-{back[1].id}").click("Delete").run()
+    at.session_state[UNDO_KEY] = {**at.session_state[UNDO_KEY], "at": time.time() - UNDO_SECONDS}
+    at.run()
+    no_exception(at)
+    assert not any("Deleted the tile" in m.value for m in at.markdown), "the offer expired"
+    assert [t.id for t in _tiles(client)] == [first.id, last.id]
+
+
+def test_move_to_position_never_leaves_a_hole(open_page, client: Client, run) -> None:
+    vizs = visualizations(run)
+    project = client.active_project.id
+    left, right, wide = (
+        client.create_curated_visualization(vizs[name].id, project, "project", layout_size=size)
+        for name, size in (("card", HALF), ("picture", HALF), ("metrics", FULL))
+    )
+    at = open_page("overview")
+    assert _grid_spans(at) == [3, 3, 6]
+    at.menu_button(key=f"tile-menu-{wide.id}").click("Move to position…").run()
+    at.number_input(key=FORM + "position").set_value(2).run()
+    at.button(key=FORM + "submit").click().run()
+    no_exception(at)
+    assert [t.id for t in _tiles(client)] == [wide.id, left.id, right.id], "before the pair"
+    assert _grid_spans(at) == [6, 3, 3]
+    at.menu_button(key=f"tile-menu-{wide.id}").click("Move to position…").run()
+    at.number_input(key=FORM + "position").set_value(2).run()
+    at.button(key=FORM + "submit").click().run()
+    assert [t.id for t in _tiles(client)] == [left.id, right.id, wide.id], "after the pair"
+    at.menu_button(key=f"tile-menu-{wide.id}").click("Move up").run()
+    assert [t.id for t in _tiles(client)] == [wide.id, left.id, right.id], "up past the pair"
+    assert [t.display_order for t in _tiles(client)] == [10, 20, 30]
+
+
+def test_a_lone_half_tile_pairs_with_the_next_half_tile(open_page, client: Client, run) -> None:
+    vizs = visualizations(run)
+    project = client.active_project.id
+    for name, size, order in (
+        ("card", HALF, 10),
+        ("metrics", FULL, 20),
+        ("picture", HALF, 30),
+    ):
+        client.create_curated_visualization(
+            vizs[name].id, project, "project", layout_size=size, display_order=order
+        )
+    assert _grid_spans(open_page("overview")) == [3, 3, 6]
+
+
+def _stub(i: int, half: bool) -> CuratedVisualizationResponse:
+    when = datetime(2026, 1, 1, tzinfo=UTC)
+    return CuratedVisualizationResponse(
+        id=uuid.UUID(int=i + 1),
+        project_id=uuid.UUID(int=0),
+        artifact_visualization_id=None,
+        artifact_version_id=None,
+        display_name=None,
+        display_order=i,
+        layout_size=HALF if half else FULL,
+        resource_type="project",
+        resource_id=uuid.UUID(int=0),
+        created=when,
+        updated=when,
+    )
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    hyp.lists(hyp.booleans(), min_size=1, max_size=9),
+    hyp.integers(min_value=0, max_value=8),
+    hyp.integers(min_value=-2, max_value=12),
+)
+def test_any_move_keeps_every_tile_and_leaves_at_most_one_lone_half_at_the_end(
+    halves: list[bool], which: int, position: int
+) -> None:
+    tiles = [_stub(i, half) for i, half in enumerate(halves)]
+    which %= len(tiles)
+    order = moved(tiles, tiles[which].id, position)
+    assert sorted(order) == sorted(t.id for t in tiles)
+    by_id = {t.id: t for t in tiles}
+    grid = rows([by_id[i] for i in order])
+    lone = [n for n, row in enumerate(grid) if len(row) == 1 and row[0].layout_size is HALF]
+    assert len(lone) <= 1
+    if lone:  # only when no half-width tile comes after it
+        assert all(r[0].layout_size is FULL for r in grid[lone[0] + 1 :])
+    assert packed([by_id[i] for i in order]) == [by_id[i] for i in order], "saved as shown"
 
 
 def test_expand_shows_the_tile_in_a_dialog(open_page, client: Client, run) -> None:
@@ -262,3 +363,27 @@ def test_a_reader_sees_tiles_without_edit_controls(open_page, client: Client, ru
     no_exception(at)
     assert not [b for b in at.button if b.label == "Add tile"]
     assert not any("Click **Add tile**" in i for i in texts(at, "info"))
+
+
+def test_the_add_dialog_previews_and_can_follow_the_latest(open_page, client: Client, run) -> None:
+    report = visualizations(run)["report"]
+    at = _open_add(open_page("overview"), client)
+    assert not at.get("iframe"), "no preview before a pick"
+    at.text_input(key=FORM + "q").input("rep").run()
+    at.selectbox(key=FORM + "av").select(str(report.artifact_version_id)).run()
+    no_exception(at)
+    [preview] = at.get("iframe")
+    assert "Report" in preview.proto.srcdoc and 'sandbox="allow-scripts"' in preview.proto.srcdoc
+    at.segmented_control(key=FORM + "follow").set_value("Always show the latest").run()
+    assert any("output **report** of step **report**" in c for c in texts(at, "caption"))
+    at.button(key=FORM + "submit").click().run()
+    no_exception(at)
+    [tile] = _tiles(client)
+    assert tile.follow == "output" and tile.run_id == run.id
+
+    newer = run_everything()
+    at.run()
+    no_exception(at)
+    links = [plain(str(b.proto.label)) for b in at.get("page_link")]
+    assert any(newer.name in link for link in links), links
+    assert any("Latest version, made" in c for c in texts(at, "caption"))

@@ -218,6 +218,11 @@ def test_tiles_on_all_six_kinds_of_resource_in_both_widths(seeded: Seeded) -> No
             assert len({t.display_name for t in tiles}) == len(tiles)
             assert {t.layout_size for t in tiles} == set(CuratedVisualizationSize), (kind, key)
 
+    # The model page follows the newest training run's evaluation report.
+    [following] = [t for t in by_kind[VisualizationResourceTypes.MODEL] if t.follow is not None]
+    newest = client.list_pipeline_runs(pipeline_id=client.get_pipeline(TRAINING_PIPELINE).id)
+    assert following.run_id == newest.items[0].id
+    assert following.artifact_name == "evaluation_report"
     assert set(by_kind) == set(VisualizationResourceTypes)
     tiles = [t for group in by_kind.values() for t in group]
     assert all(t.display_name for t in tiles)
@@ -428,9 +433,13 @@ def test_each_demo_user_sees_what_the_login_page_says(seeded: Seeded) -> None:
     assert [d.name for d in viewer.list_deployments()] == [DEPLOYMENT_NAME]
     assert not viewer.can_write("model", model_id)
     tiles = viewer.list_curated_visualizations("model", model_id)
-    assert len(tiles) == 3
-    for tile in tiles:
+    assert len(tiles) == 4
+    pinned = [t for t in tiles if t.follow is None]
+    for tile in pinned:
         assert viewer.load_visualization_content(tile.artifact_visualization).value
+    # The viewer may open no training run, so the tile following the latest one shows nothing.
+    [following] = [t for t in tiles if t.follow is not None]
+    assert following.artifact_visualization is None and following.run_name is None
 
 
 def test_demo_runs_have_sortable_metrics_and_compare(seeded: Seeded) -> None:

@@ -61,8 +61,12 @@ def test_dataframe_describe_and_sample_csv(client: Client) -> None:
         {"x": np.arange(50), "y": np.linspace(0.0, 1.0, 50), "label": ["a", "b"] * 25}
     )
     av = produce(df)
-    assert viz_files(av) == [("csv", "describe.csv"), ("csv", "sample.csv")]
-    assert [v.position for v in av.visualizations] == [0, 1]
+    assert viz_files(av) == [
+        ("csv", "describe.csv"),
+        ("csv", "sample.csv"),
+        ("vega_lite", "profile.json"),
+    ]
+    assert [v.position for v in av.visualizations] == [0, 1, 2]
     describe = client.load_visualization(av.visualizations[0].id)
     assert describe.type == VisualizationType.CSV and isinstance(describe.value, str)
     described = pd.read_csv(io.StringIO(describe.value), index_col=0)
@@ -221,7 +225,7 @@ def test_every_kind_in_one_pipeline(client: Client) -> None:
     run = run_everything()
     kinds = {name: [v.type.value for v in s.output.visualizations] for name, s in run.steps.items()}
     assert kinds == {
-        "frame": ["csv", "csv"],
+        "frame": ["csv", "csv", "vega_lite"],
         "report": ["html"],
         "card": ["markdown"],
         "table": ["csv"],
@@ -397,8 +401,10 @@ def test_json_unfriendly_container_is_refused_and_leaves_no_files(
     run = client.list_pipeline_runs().items[0]
     assert run.status == ExecutionStatus.FAILED
     assert client.list_artifact_versions().total == 0
-    leftovers = [p for p in (zviz_home / "artifacts").rglob("*") if p.is_file()]
-    assert leftovers == []
+    # Only the failed step's log is kept (in the run's own folder), to debug it by.
+    files = [p for p in (zviz_home / "artifacts").rglob("*") if p.is_file()]
+    assert [p.name for p in files] == ["logs.txt"]
+    assert files[0].parent.parent.name == str(run.id)
 
 
 # -- file access ---------------------------------------------------------------------------------
@@ -464,7 +470,10 @@ def test_a_materializer_failing_in_save_fails_the_step_and_leaves_no_files(
     assert run.status == ExecutionStatus.FAILED
     assert "halfway" in run.steps["emit"].error
     assert client.list_artifact_versions().total == 0
-    assert [p for p in (zviz_home / "artifacts").rglob("*") if p.is_file()] == []
+    # Only the failed step's log is kept (in the run's own folder), to debug it by.
+    files = [p for p in (zviz_home / "artifacts").rglob("*") if p.is_file()]
+    assert [p.name for p in files] == ["logs.txt"]
+    assert files[0].parent.parent.name == str(run.id)
 
 
 class OddTypeMaterializer(ShoutingMaterializer):

@@ -74,7 +74,7 @@ print(run.status.value, run.id)
     'run.steps["frame"].output.visualize()',
 ]
 # The visualize() cells, and how many visualizations each artifact has.
-VISUALIZE_CELLS = {3: 1, 4: 1, 5: 1, 6: 1, 7: 2}
+VISUALIZE_CELLS = {3: 1, 4: 1, 5: 1, 6: 1, 7: 3}
 
 
 def _displayed(cell: nbformat.NotebookNode) -> list[dict]:
@@ -157,9 +157,10 @@ def test_markdown_json_and_csv_get_their_mime_types(executed) -> None:
     assert markdown["text/markdown"] == "# Notes from the notebook"
     (scores,) = _displayed(nb.cells[6])
     assert scores["application/json"] == {"f1": 0.8}
-    tables = _displayed(nb.cells[7])
+    *tables, profile = _displayed(nb.cells[7])
     assert len(tables) == 2  # describe.csv and sample.csv
     assert all("<table" in t["text/html"] for t in tables)
+    assert profile["application/vnd.vegalite.v5+json"]["title"]["text"] == "Profile"
 
 
 def test_each_visualize_cell_shows_exactly_its_visualizations(executed) -> None:

@@ -1,9 +1,11 @@
-"""pandas DataFrame and Series: Parquet data, plus `describe.csv` and `sample.csv` visualizations."""
+"""pandas DataFrame and Series: Parquet data, plus `describe.csv`, `sample.csv` and a profile
+(`profile.json`, Vega-Lite) as visualizations."""
 
 from __future__ import annotations
 
+import json
 import warnings
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -43,7 +45,12 @@ def describe(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 class PandasMaterializer(BaseMaterializer):
+    """Saves a DataFrame or Series as Parquet. Its visualizations: `describe.csv`, the first
+    rows as `sample.csv` and, unless `PROFILE` is False (set it on a subclass, or on this
+    class to turn profiles off everywhere), an interactive profile of every column."""
+
     ASSOCIATED_TYPES = (pd.DataFrame, pd.Series)
+    PROFILE: ClassVar[bool] = True
 
     def save(self, data: pd.DataFrame | pd.Series) -> None:
         frame = data.to_frame() if isinstance(data, pd.Series) else data
@@ -70,6 +77,13 @@ class PandasMaterializer(BaseMaterializer):
         with self.artifact_store.open(sample, "w") as fh:
             frame.head(SAMPLE_ROWS).to_csv(fh, index=False)
         out[sample] = VisualizationType.CSV
+        if self.PROFILE:
+            from zviz_core.materializers.profile import profile_spec
+
+            spec = self.path("profile.json")
+            with self.artifact_store.open(spec, "w") as fh:
+                json.dump(profile_spec(data), fh, allow_nan=False, default=str)
+            out[spec] = VisualizationType.VEGA_LITE
         return out
 
     def extract_metadata(self, data: pd.DataFrame | pd.Series) -> dict[str, Any]:

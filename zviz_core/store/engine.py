@@ -157,6 +157,12 @@ class Engine(ABC):
     def _read_token(self) -> str:
         """The store's current change token; a fresh random one when it cannot be read."""
 
+    def change_token(self) -> str:
+        """The store's current change token (see `_read_token`), for pollers: cheap to read,
+        and different after every committed write of any process."""
+        self._wait_background()
+        return self._read_token()
+
     @abstractmethod
     def ensure_schema(self) -> None:
         """Create or upgrade the schema; raises StoreVersionError for a newer store."""

@@ -231,6 +231,19 @@ CREATE TABLE run_metadata (
 CREATE INDEX run_metadata_pipeline_name ON run_metadata (pipeline_id, name, number);
 """
 
+# v11: tiles that follow the latest version. A following tile names what it follows (an artifact,
+# or an output of a step in a pipeline) instead of one version; the version it shows is looked up
+# on every read among completed runs. Its artifact_visualization_id and artifact_version_id are
+# the nil UUID, so deleting versions never deletes it; viz_type and viz_position say which of the
+# version's visualizations it shows.
+_V11 = """
+ALTER TABLE curated_visualizations ADD COLUMN follow_kind VARCHAR;
+ALTER TABLE curated_visualizations ADD COLUMN follow_artifact_id UUID;
+ALTER TABLE curated_visualizations ADD COLUMN follow_pipeline_id UUID;
+ALTER TABLE curated_visualizations ADD COLUMN follow_step VARCHAR;
+ALTER TABLE curated_visualizations ADD COLUMN follow_output VARCHAR;
+"""
+
 MIGRATIONS: list[tuple[int, str]] = [
     (1, _V1),
     (2, _V2),
@@ -242,6 +255,7 @@ MIGRATIONS: list[tuple[int, str]] = [
     (8, _V8),
     (9, _V9),
     (10, _V10),
+    (11, _V11),
 ]
 LATEST = MIGRATIONS[-1][0]
 

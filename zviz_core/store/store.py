@@ -17,7 +17,7 @@ from uuid import UUID
 from zviz_core import compare
 from zviz_core.access import AccessPolicy
 from zviz_core.artifacts.store import ArtifactStore, artifact_root
-from zviz_core.enums import ExecutionStatus
+from zviz_core.enums import ExecutionStatus, TileFollow
 from zviz_core.errors import (
     ConflictError,
     EntityExistsError,
@@ -120,6 +120,11 @@ class Store:
     def flush(self) -> None:
         """Wait for this process's background writes; raise the first one's error."""
         self.engine.flush_background()
+
+    def change_token(self) -> str:
+        """An opaque string that changes whenever any process commits a write to the store (a
+        fresh random one when it cannot be read, so a poller then looks again)."""
+        return self.engine.change_token()
 
     # -- projects -------------------------------------------------------------------------------
 
@@ -510,8 +515,10 @@ class Store:
         resource_id: UUID,
         project_id: UUID | None,
         fields: dict[str, Any],
+        follow: TileFollow | None = None,
     ) -> CuratedVisualizationResponse:
-        """Pin a visualization on a resource (see Client.create_curated_visualization)."""
+        """Pin a visualization on a resource, or follow the latest version of what it shows
+        (see Client.create_curated_visualization)."""
         kind = registry.kind(resource_type)
         label = kind.label
         project = f"{kind.alias}.id" if resource_type == "project" else f"{kind.alias}.project_id"
@@ -530,11 +537,12 @@ class Store:
             cur.serialize(f"tiles:{resource_id}")
             # Every check and the insert in two statements; when a check fails, nothing was
             # written and the checks below run one by one to name the reason.
-            made = tile_sql.create_checked(
-                cur, policy, values, (kind.table, kind.alias, project), project_id
-            )
-            if made is not None:
-                return made
+            if follow is None:
+                made = tile_sql.create_checked(
+                    cur, policy, values, (kind.table, kind.alias, project), project_id
+                )
+                if made is not None:
+                    return made
             found = artifact_sql.get_visualization(cur, policy, viz_id)
             if found is None:
                 raise not_found("artifact visualization", viz_id)
@@ -550,7 +558,10 @@ class Store:
                     f"The visualization and the {label} are in different projects; a tile can "
                     "only show a visualization of its resource's project."
                 )
-            if tile_sql.pair_taken(cur, viz.id, resource_type, resource_id):
+            source = None
+            if follow is not None:
+                source = self._follow_source(cur, viz, follow, resource_type, resource_id)
+            elif tile_sql.pair_taken(cur, viz.id, resource_type, resource_id):
                 raise EntityExistsError(f"This visualization is already a tile on that {label}.")
             order = fields.get("display_order")
             if order is not None and tile_sql.order_taken(cur, resource_type, resource_id, order):
@@ -573,13 +584,45 @@ class Store:
                     "s": fields["layout_size"],
                     "t": now(),
                     "vtype": viz.type.value,
-                    "vuri": viz.uri,
+                    "vuri": viz.uri if source is None else None,
                     "vpos": viz.position,
+                    **({} if source is None else {"v": tile_sql.NIL, "av": tile_sql.NIL}),
                 },
             )
+            if source is not None:
+                tile_sql.set_follow(cur, key, follow, source)  # type: ignore[arg-type]
             return tile_sql.get(cur, policy, key)
 
         return self._remembered(policy, self.write(write))
+
+    @staticmethod
+    def _follow_source(
+        cur: Cursor,
+        viz: ArtifactVisualizationResponse,
+        follow: TileFollow,
+        resource_type: str,
+        resource_id: UUID,
+    ) -> dict[str, Any]:
+        label = registry.kind(resource_type).label
+        source = tile_sql.follow_source(cur, viz.artifact_version_id)
+        if source is None:
+            raise not_found("artifact version", viz.artifact_version_id)
+        if follow is TileFollow.OUTPUT and None in (
+            source["pipeline_id"],
+            source["step"],
+            source["output_name"],
+        ):
+            raise InvalidInputError(
+                "This visualization's artifact was not made by a step of a pipeline run, so "
+                "there is no step output to follow: use follow='artifact' to follow its "
+                "artifact's latest version."
+            )
+        if tile_sql.follow_taken(cur, resource_type, resource_id, follow, source, viz.position):
+            raise EntityExistsError(
+                f"A tile on that {label} already follows the latest version of this "
+                f"{'output' if follow is TileFollow.OUTPUT else 'artifact'}."
+            )
+        return source
 
     def _remembered(
         self, policy: AccessPolicy, tile: CuratedVisualizationResponse

@@ -7,7 +7,7 @@ from typing import Any
 from uuid import UUID
 
 from zviz_core.access import AccessPolicy
-from zviz_core.enums import CuratedVisualizationSize, VisualizationResourceTypes
+from zviz_core.enums import CuratedVisualizationSize, TileFollow, VisualizationResourceTypes
 from zviz_core.models import CuratedVisualizationResponse
 from zviz_core.store import artifacts
 from zviz_core.store.engine import Cursor
@@ -17,8 +17,12 @@ TILE_COLS = (
     "c.id, c.project_id, c.artifact_visualization_id, c.artifact_version_id, c.display_name, "
     "c.display_order, c.layout_size, c.resource_type, c.resource_id, c.created, c.updated, "
     "c.viz_type, c.viz_uri, c.viz_position, c.artifact_name, c.artifact_version, c.run_id, "
-    "c.run_name, c.viz_folder AS folder"
+    "c.run_name, c.viz_folder AS folder, c.follow_kind, c.follow_artifact_id, "
+    "c.follow_pipeline_id, c.follow_step, c.follow_output"
 )
+# What a following tile stores in place of a version: it never points at one, so deleting
+# versions never deletes it.
+NIL = UUID(int=0)
 _FIELDS = {"display_name", "display_order", "layout_size"}
 # Lower display_order first; unset orders last, in creation order. Stated, not left to the engine.
 ORDER = "c.display_order ASC NULLS LAST, c.created ASC, c.id"
@@ -51,11 +55,12 @@ def tile(row: dict, hydrate: bool = True) -> CuratedVisualizationResponse:
         )
     readable = bool(row.get("run_readable", True))
     source = hydrate and readable
+    follow = row.get("follow_kind")
     return CuratedVisualizationResponse(
         id=row["id"],
         project_id=row["project_id"],
-        artifact_visualization_id=row["artifact_visualization_id"],
-        artifact_version_id=row["artifact_version_id"],
+        artifact_visualization_id=_real(row["artifact_visualization_id"]),
+        artifact_version_id=_real(row["artifact_version_id"]),
         display_name=row["display_name"],
         display_order=row["display_order"],
         layout_size=CuratedVisualizationSize(row["layout_size"]),
@@ -69,6 +74,138 @@ def tile(row: dict, hydrate: bool = True) -> CuratedVisualizationResponse:
         run_id=row["run_id"] if source else None,
         run_name=row["run_name"] if source else None,
         source_readable=readable,
+        follow=TileFollow(follow) if follow else None,
+        shown_created=aware(row["shown_created"]) if row.get("shown_created") else None,
+    )
+
+
+def _real(key: Any) -> UUID | None:
+    return None if key is None or key == NIL else key
+
+
+# The newest version a following tile may show: readable by the viewer, from a completed run (or
+# from no run), with a visualization at the tile's position.
+_LATEST_COLS = (
+    "v.id AS artifact_visualization_id, v.type AS viz_type, v.uri AS viz_uri, "
+    "v.position AS viz_position, av.uri AS folder, av.id AS artifact_version_id, "
+    "a.name AS artifact_name, av.version AS artifact_version, av.run_id, r.name AS run_name, "
+    "av.created AS shown_created"
+)
+_LATEST = {
+    TileFollow.ARTIFACT: (
+        f"SELECT {_LATEST_COLS} FROM artifact_versions av "
+        "JOIN artifacts a ON a.id = av.artifact_id "
+        "JOIN artifact_visualizations v ON v.artifact_version_id = av.id AND v.position = $pos "
+        "LEFT JOIN pipeline_runs r ON r.id = av.run_id "
+        "WHERE av.artifact_id = $artifact AND (av.run_id IS NULL OR r.status = 'completed') "
+        "AND {where} ORDER BY av.version DESC, av.created DESC, av.id LIMIT 1"
+    ),
+    TileFollow.OUTPUT: (
+        f"SELECT {_LATEST_COLS} FROM pipeline_runs r "
+        "JOIN step_runs s ON s.run_id = r.id AND s.name = $step "
+        "JOIN artifact_versions av ON av.step_run_id = s.id AND av.output_name = $output "
+        "JOIN artifacts a ON a.id = av.artifact_id "
+        "JOIN artifact_visualizations v ON v.artifact_version_id = av.id AND v.position = $pos "
+        "WHERE r.pipeline_id = $pipeline AND r.status = 'completed' AND {where} "
+        "ORDER BY r.created DESC, av.created DESC, av.id LIMIT 1"
+    ),
+}
+_SHOWN = (
+    "artifact_visualization_id",
+    "viz_type",
+    "viz_uri",
+    "viz_position",
+    "folder",
+    "artifact_version_id",
+    "artifact_name",
+    "artifact_version",
+    "run_id",
+    "run_name",
+    "shown_created",
+)
+
+
+def followed(cur: Cursor, access: AccessPolicy, rows: list[dict]) -> list[dict]:
+    """The rows with each following tile's source replaced by the newest version it may show
+    to this user (one indexed query per following tile), or by nothing."""
+    if not any(r.get("follow_kind") for r in rows):
+        return rows
+    where, params = access.sql("artifact_version", "av")
+    out = []
+    for row in rows:
+        kind = row.get("follow_kind")
+        if kind:
+            if kind == TileFollow.ARTIFACT:
+                target = {"artifact": row["follow_artifact_id"]}
+            else:
+                target = {
+                    "pipeline": row["follow_pipeline_id"],
+                    "step": row["follow_step"],
+                    "output": row["follow_output"],
+                }
+            found = cur.dict_row(
+                _LATEST[TileFollow(kind)].format(where=where),
+                {**params, **target, "pos": row["viz_position"]},
+            )
+            shown = found or dict.fromkeys(_SHOWN)
+            row = {**row, **shown, "run_readable": True}
+            if found is None:
+                row["viz_position"] = None
+        out.append(row)
+    return out
+
+
+def set_follow(cur: Cursor, key: UUID, follow: TileFollow, source: dict) -> None:
+    """Make a just-inserted tile follow `source` (artifact_id, pipeline_id, step, output)."""
+    cur.execute(
+        "UPDATE curated_visualizations SET follow_kind = $kind, follow_artifact_id = $artifact, "
+        "follow_pipeline_id = $pipeline, follow_step = $step, follow_output = $output "
+        "WHERE id = $id",
+        {
+            "id": key,
+            "kind": follow.value,
+            "artifact": source["artifact_id"] if follow is TileFollow.ARTIFACT else None,
+            "pipeline": source["pipeline_id"] if follow is TileFollow.OUTPUT else None,
+            "step": source["step"] if follow is TileFollow.OUTPUT else None,
+            "output": source["output_name"] if follow is TileFollow.OUTPUT else None,
+        },
+    )
+
+
+def follow_source(cur: Cursor, version_id: UUID) -> dict | None:
+    """What a tile following the artifact version `version_id` would follow."""
+    return cur.dict_row(
+        "SELECT av.artifact_id, r.pipeline_id, s.name AS step, av.output_name "
+        "FROM artifact_versions av LEFT JOIN step_runs s ON s.id = av.step_run_id "
+        "LEFT JOIN pipeline_runs r ON r.id = av.run_id WHERE av.id = $av",
+        {"av": version_id},
+    )
+
+
+def follow_taken(
+    cur: Cursor, resource_type: str, resource_id: UUID, follow: TileFollow, source: dict, pos: int
+) -> bool:
+    """Whether a tile on the resource already follows the same thing's same visualization."""
+    return (
+        cur.value(
+            "SELECT count(*) FROM curated_visualizations WHERE resource_id = $rid "
+            "AND resource_type = $rtype AND follow_kind = $kind AND viz_position = $pos "
+            "AND follow_artifact_id IS NOT DISTINCT FROM $artifact "
+            "AND follow_pipeline_id IS NOT DISTINCT FROM $pipeline "
+            "AND follow_step IS NOT DISTINCT FROM $step "
+            "AND follow_output IS NOT DISTINCT FROM $output",
+            {
+                "rid": resource_id,
+                "rtype": resource_type,
+                "kind": follow.value,
+                "pos": pos,
+                "artifact": source["artifact_id"] if follow is TileFollow.ARTIFACT else None,
+                "pipeline": source["pipeline_id"] if follow is TileFollow.OUTPUT else None,
+                "step": source["step"] if follow is TileFollow.OUTPUT else None,
+                "output": source["output_name"] if follow is TileFollow.OUTPUT else None,
+            },
+        )
+        > 0
     )
 
 
@@ -81,6 +218,8 @@ def get(
         f"SELECT {columns} FROM curated_visualizations c WHERE c.id = $key AND {where}",
         {**params, **extra, "key": key},
     )
+    if row is not None and hydrate:
+        [row] = followed(cur, access, [row])
     return None if row is None else tile(row, hydrate)
 
 
@@ -96,7 +235,7 @@ def list_for(
         f"WHERE c.resource_id = $rid AND c.resource_type = $rtype AND {where} ORDER BY {ORDER}",
         params,
     )
-    return [tile(r) for r in rows]
+    return [tile(r) for r in followed(cur, access, rows)]
 
 
 _INSERT = (
@@ -244,7 +383,7 @@ def pair_taken(cur: Cursor, viz_id: UUID, resource_type: str, resource_id: UUID)
     return (
         cur.value(
             "SELECT count(*) FROM curated_visualizations WHERE artifact_visualization_id = $v "
-            "AND resource_id = $rid AND resource_type = $rtype",
+            "AND resource_id = $rid AND resource_type = $rtype AND follow_kind IS NULL",
             {"v": viz_id, "rid": resource_id, "rtype": resource_type},
         )
         > 0
@@ -312,7 +451,10 @@ def update_writable(
             f"RETURNING {TILE_COLS}, TRUE AS run_readable",
             values,
         )
-        return None if row is None else tile(row)
+        if row is None:
+            return None
+        [row] = followed(cur, access, [row])
+        return tile(row)
     changed = cur.value(
         f"UPDATE curated_visualizations AS c SET {sets} WHERE {cond} RETURNING c.id", values
     )

@@ -29,6 +29,10 @@ log = logging.getLogger("zviz.ui")
 MB = 1_000_000
 TILE_HEIGHT = 420
 EXPANDED_HEIGHT = 760
+# An HTML report is as tall as its content, at least this and at most the height it is given
+# (TILE_HEIGHT in a tile, HTML_TILE_MAX_HEIGHT on a dashboard), then it scrolls.
+MIN_HTML_HEIGHT = 120
+HTML_TILE_MAX_HEIGHT = 640
 # Bigger files are not sent to the browser whole (a 24 MB HTML tile took 27 s over the
 # websocket): CSVs get a preview, the rest a notice and a download.
 INLINE_LIMITS: dict[VisualizationType, int] = {
@@ -178,24 +182,58 @@ def _text(client: Client, viz: ArtifactVisualizationResponse) -> str:
 
 
 @st.cache_data(show_spinner=False, max_entries=128, ttl=3600)
-def _sandbox_document(user: str, viz_id: str, uri: str, _client: Client, _viz: Any) -> str:
-    return sandbox_document(_text(_client, _viz))
+def _sandbox_document(
+    user: str, viz_id: str, uri: str, max_height: int, _client: Client, _viz: Any
+) -> str:
+    return sandbox_document(_text(_client, _viz), max_height)
 
 
-def sandbox_document(content: str) -> str:
-    """Return an outer HTML document whose only content is `content` in a sandboxed iframe.
+# Runs inside the sandbox, with the report: it only tells the frame around it how tall the
+# report is. The report could send the same message itself; the frame only ever takes a number
+# from it, within bounds.
+_HEIGHT_REPORTER = (
+    "<script>(function(){function s(){var d=document.documentElement,b=document.body;"
+    "var h=Math.max(d.getBoundingClientRect().height,b?b.scrollHeight:0);"
+    'parent.postMessage({zvizHeight:Math.ceil(h)},"*");}'
+    'addEventListener("load",s);setTimeout(s,0);'
+    "if(window.ResizeObserver){new ResizeObserver(s).observe(document.documentElement);}"
+    "})();</script>"
+)
+
+
+def sandbox_document(content: str, max_height: int = TILE_HEIGHT) -> str:
+    """Return an outer HTML document whose only content is `content` in a sandboxed iframe,
+    as tall as the content up to `max_height` pixels (then the content scrolls), with a
+    full-screen button.
 
     The inner frame gets `sandbox="allow-scripts"` and no `allow-same-origin`: its scripts run
     (self-contained reports keep working) in an opaque origin that cannot touch the app page,
-    its cookies or its storage.
+    its cookies or its storage. The outer document accepts one thing from it: a height, as a
+    number, clamped to [MIN_HTML_HEIGHT, max_height].
     """
-    escaped = html.escape(content, quote=True)
+    escaped = html.escape(content + _HEIGHT_REPORTER, quote=True)
+    low = min(MIN_HTML_HEIGHT, max_height)
     return (
         '<!DOCTYPE html><html><head><meta charset="utf-8"><style>'
-        "html,body{margin:0;padding:0;height:100%;overflow:hidden;background:#fff}"
-        "iframe{border:0;width:100%;height:100%;display:block}"
-        '</style></head><body><iframe sandbox="allow-scripts" referrerpolicy="no-referrer" '
-        f'title="HTML visualization" srcdoc="{escaped}"></iframe></body></html>'
+        "html,body{margin:0;padding:0;overflow:hidden;background:#fff}"
+        f"#zviz-report{{border:0;width:100%;height:{low}px;display:block}}"
+        "#zviz-full{position:absolute;top:4px;right:4px;font:12px sans-serif;opacity:.75;"
+        "border:1px solid #ccc;border-radius:4px;background:#fff;cursor:pointer;padding:2px 6px}"
+        "#zviz-full:hover,#zviz-full:focus{opacity:1}"
+        '</style></head><body><iframe id="zviz-report" sandbox="allow-scripts" '
+        'referrerpolicy="no-referrer" allow="fullscreen" title="HTML visualization" '
+        f'srcdoc="{escaped}"></iframe>'
+        '<button id="zviz-full" type="button" aria-label="Show this report full screen" '
+        "hidden>Full screen</button><script>(function(){"
+        'var f=document.getElementById("zviz-report"),b=document.getElementById("zviz-full");'
+        f"var low={low},high={int(max_height)};"
+        'addEventListener("message",function(e){'
+        "if(e.source!==f.contentWindow||!e.data||typeof e.data.zvizHeight!=='number')return;"
+        "var h=e.data.zvizHeight;if(!isFinite(h))return;"
+        'f.style.height=Math.max(low,Math.min(high,Math.ceil(h)))+"px";});'
+        "if(document.fullscreenEnabled&&f.requestFullscreen){b.hidden=false;"
+        'b.addEventListener("click",function(){f.requestFullscreen();});}'
+        "})();</script></body></html>"
     )
 
 
@@ -479,8 +517,10 @@ def interactive(spec: dict) -> dict:
 
 
 def _html(client: Client, viz: ArtifactVisualizationResponse, ctx: _Context) -> None:
-    document = _sandbox_document(ctx.user, str(viz.id), viz.uri, client, viz)
-    st.iframe(document, height=ctx.height)
+    high = max(ctx.height, HTML_TILE_MAX_HEIGHT)
+    document = _sandbox_document(ctx.user, str(viz.id), viz.uri, high, client, viz)
+    # Streamlit sizes the outer frame to the outer document, which grows with the report.
+    st.iframe(document, height="content", alt="HTML visualization")
     if ctx.expandable:
         st.button(
             "Expand",
