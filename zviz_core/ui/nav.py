@@ -76,7 +76,11 @@ def pages(policy: AccessPolicy | None = None) -> list[st.Page]:
 
 def explain_hidden(policy: AccessPolicy | None) -> None:
     """Say in the sidebar which pages are left out, and why."""
-    missing = [spec.title.lower() for spec in out_of_reach(policy)]
+    # One name per kind: Compare is left out with Runs, and said once, as "runs".
+    kinds: dict[str | None, str] = {}
+    for spec in out_of_reach(policy):
+        kinds.setdefault(spec.kind, spec.title.lower())
+    missing = list(kinds.values())
     if not missing:
         return
     listed = missing[0] if len(missing) == 1 else f"{', '.join(missing[:-1])} and {missing[-1]}"
