@@ -40,7 +40,7 @@ def test_a_comparison_link_shows_only_the_runs_a_user_may_read(
     assert "/compare" in page.url and str(hidden.id) in page.url
     text = main_text(page)
     assert "Compare runs" in text
-    assert "1 run of this link was not found (or you may not see them)" in text
+    assert "1 run of this link was not found (or you may not see it)" in text
     assert visible.name in text
     assert hidden.name not in text and hidden.pipeline.name not in text
     assert no_exception_shown(page) == []

@@ -74,12 +74,12 @@ def compare_page(client: Client) -> None:
         _how_to_choose()
         return
     if result.hidden:
-        many = "run" if result.hidden == 1 else "runs"
-        st.info(
-            f"{result.hidden} {many} of this link {'was' if result.hidden == 1 else 'were'} not "
-            "found (or you may not see them) and left out.",
-            icon=":material/visibility_off:",
+        text = (
+            "1 run of this link was not found (or you may not see it)"
+            if result.hidden == 1
+            else f"{result.hidden} runs of this link were not found (or you may not see them)"
         )
+        st.info(f"{text}; left out.", icon=":material/visibility_off:")
     if len(result.runs) < MIN_RUNS:
         st.info(
             "Fewer than two of the runs in this link can be shown, so there is nothing to compare.",
