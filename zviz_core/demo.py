@@ -25,6 +25,7 @@ from zviz_core.materializers.base import BaseMaterializer
 from zviz_core.models import PipelineRunResponse
 from zviz_core.pipelines import Pipeline, pipeline, step
 from zviz_core.report import figure, html_report, metric_cards, table
+from zviz_core.settings import settings
 from zviz_core.types import HTMLString, MarkdownString
 
 log = logging.getLogger("zviz")
@@ -469,10 +470,7 @@ def demo_enabled(team_store: bool = False) -> bool:
     """Whether to seed an empty store: $ZVIZ_DEMO when set (0, false, no or off mean no);
     unset, yes for the embedded store and no for a team store (PostgreSQL), which is seeded
     only with ZVIZ_DEMO=1."""
-    raw = os.environ.get("ZVIZ_DEMO", "").strip().lower()
-    if not raw:
-        return not team_store
-    return raw not in {"0", "false", "no", "off"}
+    return settings().demo_enabled(team_store)
 
 
 def _is_empty(client: Client) -> bool:
