@@ -1,7 +1,7 @@
 """Shared fixtures: every test gets its own store; nothing touches ~/.zviz.
 
 The core and access suites run once per engine: on a DuckDB file, and on a fresh database of a
-real PostgreSQL server that the session starts (tests/pg.py). A test that is about DuckDB's file
+real PostgreSQL server that the session starts (zviz_testing/pg.py). A test that is about DuckDB's file
 itself is marked `duckdb_only`.
 """
 
@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from tests import pg
 from zviz_core import Client
 from zviz_core.store import forget_engines
+from zviz_testing import pg
 
 BOTH_ENGINES = ("core", "access")
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib.util
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -374,14 +373,13 @@ def demo(where: str | None, artifacts: str | None) -> None:
     from zviz_core.store import forget_engines
 
     location = _locate(where)
-    os.environ["ZVIZ_DEMO"] = "1"  # asked for by name: a team store is seeded too
 
     def progress(fraction: float, text: str) -> None:
         click.echo(f"  {fraction:4.0%} {text}", err=True)
 
     try:
         client = Client(home=location.home, store_url=location.url, artifact_store=artifacts)
-        seeded = ensure_demo(client, progress=progress)
+        seeded = ensure_demo(client, progress=progress, asked=True)
     except ZvizError as exc:
         _fail(str(exc))
     finally:

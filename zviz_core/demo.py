@@ -562,9 +562,12 @@ def _viz(run: PipelineRunResponse, step_name: str, output: str, file_name: str =
 
 
 def ensure_demo(
-    client: Client | None = None, progress: Callable[[float, str], None] | None = None
+    client: Client | None = None,
+    progress: Callable[[float, str], None] | None = None,
+    asked: bool = False,
 ) -> bool:
-    """Seed the demo into an empty store, if `demo_enabled` says so; return True if it seeded.
+    """Seed the demo into an empty store, if `demo_enabled` says so (or, `asked`, whatever it
+    says: `zviz demo` names the store); return True if it seeded.
 
     "Empty" means no run in any project and no pipeline, model or deployment in the active
     project, so a store someone has used is never touched. The seed acts as the local owner of
@@ -581,7 +584,7 @@ def ensure_demo(
     left as it is and is not seeded again.
     """
     client = client.as_user(None) if client is not None else Client()
-    if not demo_enabled(team_store=client.store.kind != "duckdb"):
+    if not asked and not demo_enabled(team_store=client.store.kind != "duckdb"):
         return False
     if not _is_empty(client):
         return False

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from tests.browser.conftest import settle
-from tests.browser.server import free_port, stop, wait_healthy
+from zviz_testing.streamlit_server import free_port, stop, wait_healthy
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
