@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.app.conftest import no_exception, plain, texts, visualizations
+from tests.ui.conftest import no_exception, plain, texts, visualizations
 from zviz_core import Client
 from zviz_core.enums import CuratedVisualizationSize
 from zviz_core.ui.tiles import DIALOG_KEY, FORM

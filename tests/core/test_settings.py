@@ -14,7 +14,9 @@ from zviz_core.errors import ConfigError
 from zviz_core.settings import fields, settings
 from zviz_core.store import forget_engines
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
+# These name their own stores and settings: the engine parametrisation of tests/core adds nothing.
+pytestmark = pytest.mark.duckdb_only
 ROW = re.compile(r"^\| `(ZVIZ_[A-Z_]+)` \|")
 
 

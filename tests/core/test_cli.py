@@ -19,7 +19,9 @@ from zviz_core.cli import APP_SETTINGS, app_command, main
 from zviz_core.store import forget_engines
 from zviz_core.store.schema import LATEST
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
+# These name their own stores and settings: the engine parametrisation of tests/core adds nothing.
+pytestmark = pytest.mark.duckdb_only
 
 
 def _commands(group: click.Group, path: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
