@@ -35,8 +35,8 @@ _ON = {"1", "true", "yes", "on"}
 class Settings(BaseSettings):
     """zviz's settings, from `ZVIZ_<FIELD>` environment variables (names upper-cased).
 
-    Each field's description is the README's settings table row (tests/test_settings.py keeps
-    them equal)."""
+    Each field's description is the README's settings table row
+    (tests/core/test_settings.py keeps them equal)."""
 
     model_config = SettingsConfigDict(
         env_prefix=PREFIX,
