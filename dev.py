@@ -3,7 +3,8 @@
 It needs only Python >= 3.11. On first use it makes a virtual environment in `.venv`, installs the
 pinned runtime (`requirements.txt`: the core and its app, s3 and postgres extras) and the package
 with its test extra (which pulls in every other extra), and reinstalls whenever those files
-change. Extra arguments go to streamlit or pytest.
+change. Extra arguments go to streamlit (through `zviz app`; `app --reload` watches the source)
+or pytest.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent
 VENV = Path(os.environ.get("ZVIZ_VENV", ROOT / ".venv"))
 STAMP = VENV / ".zviz-installed"
-USAGE = "usage: python dev.py {app|test|lint|bench} [args...]"
+USAGE = "usage: python dev.py {app [--reload]|test|lint|bench} [args...]"
 
 
 def _python() -> Path:
@@ -43,9 +44,14 @@ def ensure_env() -> Path:
     if not STAMP.exists() or STAMP.read_text() != wanted:
         print("dev.py: installing dependencies (first run takes a minute) ...", flush=True)
         pip = [str(_python()), "-m", "pip", "install", "--disable-pip-version-check", "-q"]
+        # setuptools warns on every editable install of a flat layout that a folder named like
+        # the package in the working folder may shadow it: here that folder is the package.
+        quiet = {**os.environ, "PYTHONWARNINGS": "ignore:Editable installation"}
         # One resolve for both, so the test tools can never move a pinned version.
         subprocess.run(
-            [*pip, "-r", str(ROOT / "requirements.txt"), "-e", f"{ROOT}[test]"], check=True
+            [*pip, "-r", str(ROOT / "requirements.txt"), "-e", f"{ROOT}[test]"],
+            check=True,
+            env=quiet,
         )
         STAMP.write_text(wanted)
     return _python()
@@ -59,7 +65,8 @@ def main(argv: list[str]) -> int:
     python = str(ensure_env())
     os.chdir(ROOT)
     if command == "app":
-        args = [python, "-m", "streamlit", "run", "streamlit_app.py", *rest]
+        # `zviz app`: the store summary, then streamlit (its file watcher only with --reload).
+        args = [python, "-m", "zviz_core.cli", "app", *rest]
     elif command == "test":
         args = [python, "-m", "pytest", *rest]
     elif command == "bench":

@@ -27,8 +27,8 @@ import table  # bench/ is on sys.path: these files run as scripts
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # for the shared server module
 from table import fmt, load_average
 
-from tests.browser import server
-from tests.browser.server import CHROMIUM_ARGS
+from zviz_testing import streamlit_server as server
+from zviz_testing.streamlit_server import CHROMIUM_ARGS
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = Path(__file__).resolve().parent

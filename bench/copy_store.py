@@ -22,8 +22,8 @@ if str(ROOT) not in sys.path:
 
 import fill_store  # noqa: E402
 
-from tests import pg  # noqa: E402
 from zviz_core.store.copy import COPIED_TABLES  # noqa: E402
+from zviz_testing import pg  # noqa: E402
 
 TARGET_S = 60.0
 
@@ -138,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
         "each figure is the wall time of `python -m zviz_core.store copy --quiet SRC DST` in a "
         "fresh interpreter (imports, schema creation, the one-transaction write, DuckDB's "
         "checkpoint and the final counts included)",
-        f"PostgreSQL {server.bindir.parent.name} on 127.0.0.1, started by tests/pg.py with "
+        f"PostgreSQL {server.bindir.parent.name} on 127.0.0.1, started by zviz_testing/pg.py with "
         "fsync and synchronous commits on; artifact files are not copied (no --artifacts)",
         "rows copied: "
         + ", ".join(f"{t} {there.counts.get(t, ('?', '?'))[1]}" for t in COPIED_TABLES),

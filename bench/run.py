@@ -528,7 +528,7 @@ def start_postgres() -> tuple[Any, str | None]:
     """A durable PostgreSQL server (fsync on: this compares write costs), or None and why not."""
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
-    from tests import pg
+    from zviz_testing import pg
 
     try:
         import psycopg  # noqa: F401
@@ -887,7 +887,7 @@ def measure_all(
         side = Side("postgres", "PostgreSQL", work, server=server)
         figures["postgres"] = measure_side(side, sizes, work, filled)
         setup["postgres"] = (
-            f"{server.bindir.parent.name} on 127.0.0.1 started for this run by tests/pg.py "
+            f"{server.bindir.parent.name} on 127.0.0.1 started for this run by zviz_testing/pg.py "
             "with fsync and synchronous commits on; a new database per store (pipeline and "
             "curated share one, as on DuckDB); the filled stores copied in with "
             "`python -m zviz_core.store copy`, then VACUUM ANALYZE"

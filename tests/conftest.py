@@ -1,7 +1,7 @@
 """Shared fixtures: every test gets its own store; nothing touches ~/.zviz.
 
 The core and access suites run once per engine: on a DuckDB file, and on a fresh database of a
-real PostgreSQL server that the session starts (tests/pg.py). A test that is about DuckDB's file
+real PostgreSQL server that the session starts (zviz_testing/pg.py). A test that is about DuckDB's file
 itself is marked `duckdb_only`.
 """
 
@@ -15,19 +15,35 @@ from pathlib import Path
 
 import pytest
 
-from tests import pg
 from zviz_core import Client
 from zviz_core.store import forget_engines
+from zviz_testing import pg
 
+TESTS = Path(__file__).resolve().parent
+# Suites that run once per engine, by their top folder under tests/ (subfolders included).
 BOTH_ENGINES = ("core", "access")
+# Always `slow` (left out of the `-m "not slow"` loop): real browsers, soak and failure tests.
+SLOW_FOLDERS = ("browser", "reliability")
+
+
+def _top_folder(path: object) -> str:
+    parts = Path(str(path)).resolve().relative_to(TESTS).parts
+    return parts[0] if len(parts) > 1 else ""
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "engine" not in metafunc.fixturenames:
         return
-    folder = Path(str(metafunc.definition.fspath)).parent.name
-    if folder in BOTH_ENGINES and metafunc.definition.get_closest_marker("duckdb_only") is None:
+    in_suite = _top_folder(metafunc.definition.fspath) in BOTH_ENGINES
+    if in_suite and metafunc.definition.get_closest_marker("duckdb_only") is None:
         metafunc.parametrize("engine", ["duckdb", "postgres"], indirect=True)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        bench = Path(str(item.fspath)).name.startswith("test_bench")
+        if bench or item.get_closest_marker("browser") or _top_folder(item.fspath) in SLOW_FOLDERS:
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture

@@ -140,3 +140,27 @@ def test_everything_that_names_kinds_agrees_with_the_registry() -> None:
     }
     for kind in registry.GRANT_TYPES:
         assert registry.kind(kind).grantable
+
+
+def test_bench_tests_and_the_package_keep_to_their_own_imports() -> None:
+    # bench/ and tests/ share their server starters through zviz_testing/, and neither imports
+    # the other; the shipped package imports neither.
+    for path in ROOT.joinpath("bench").rglob("*.py"):
+        assert "tests" not in _imports(path), path.relative_to(ROOT).as_posix()
+    for path in ROOT.joinpath("zviz_core").rglob("*.py"):
+        leaked = _imports(path) & {"tests", "bench", "zviz_testing"}
+        assert not leaked, f"{path.relative_to(ROOT).as_posix()} imports {leaked}"
+    for path in ROOT.joinpath("zviz_testing").rglob("*.py"):
+        assert not _imports(path) & {"tests", "bench"}, path.relative_to(ROOT).as_posix()
+
+
+def test_settings_are_read_in_one_place() -> None:
+    # Every ZVIZ_* variable goes through zviz_core/settings.py (validated, one parse of each).
+    for path in ROOT.joinpath("zviz_core").rglob("*.py"):
+        relative = path.relative_to(ROOT).as_posix()
+        if relative == "zviz_core/settings.py":
+            continue
+        text = path.read_text(encoding="utf-8")
+        for needle in ('os.environ.get("ZVIZ', "getenv(", 'environ["ZVIZ'):
+            assert needle not in text, f"{relative} reads the environment ({needle}...)"
+        assert not re.search(r"os\.environ\.get\([A-Z_]*ENV", text), relative

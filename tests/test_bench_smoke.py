@@ -14,9 +14,9 @@ from types import ModuleType
 
 import pytest
 
-from tests import pg
 from zviz_core import Client
 from zviz_core.enums import VisualizationResourceTypes, VisualizationType
+from zviz_testing import pg
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"

@@ -226,11 +226,12 @@ def test_core_install_runs_a_pipeline_and_lacks_every_extra(tmp_path: Path) -> N
     # others work in, and a module missing from the package would fail here.
     source = tmp_path / "source"
     source.mkdir()
-    for name in ("pyproject.toml", "README.md"):
+    for name in ("pyproject.toml", "README.md", "streamlit_app.py"):
         shutil.copy2(ROOT / name, source / name)
-    shutil.copytree(
-        ROOT / "zviz_core", source / "zviz_core", ignore=shutil.ignore_patterns("__pycache__")
-    )
+    for folder in ("zviz_core", "app_pages"):
+        shutil.copytree(
+            ROOT / folder, source / folder, ignore=shutil.ignore_patterns("__pycache__")
+        )
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
     python = venv / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
@@ -283,3 +284,12 @@ def test_core_install_runs_a_pipeline_and_lacks_every_extra(tmp_path: Path) -> N
     assert code != 0 and 'pip install "zviz[s3]"' in message, message
     code, message = missing["app"]
     assert code != 0 and 'pip install "zviz[app]"' in message, message
+
+    # The `zviz` command comes with the core: the store commands work, the app names its extra.
+    zviz = python.with_name("zviz.exe" if os.name == "nt" else "zviz")
+    info = subprocess.run(
+        [str(zviz), "store", "info"], env=env, cwd=run, capture_output=True, text=True
+    )
+    assert info.returncode == 0 and "engine:   duckdb" in info.stdout, info.stderr
+    app = subprocess.run([str(zviz), "app"], env=env, cwd=run, capture_output=True, text=True)
+    assert app.returncode == 1 and 'pip install "zviz[app]"' in app.stderr, app.stderr

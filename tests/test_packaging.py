@@ -237,3 +237,34 @@ def test_secrets_example_is_a_valid_config_that_cannot_be_used_as_it_is() -> Non
         assert BCRYPT.match(password) or (password.startswith("<") and password.endswith(">"))
     # The app refuses example keys by this prefix, so the example can never sign real cookies.
     assert secrets["cookie"]["key"].lower().startswith(EXAMPLE_KEY_PREFIX)
+
+
+def test_pyproject_declares_the_zviz_command() -> None:
+    assert _project()["project"]["scripts"] == {"zviz": "zviz_core.cli:main"}
+    # The command is in the core, so its library is too (the app's own commands say what to add).
+    assert {"click", "pydantic-settings"} <= set(_core())
+
+
+@pytest.mark.slow
+def test_the_wheel_ships_the_library_the_app_and_the_command_only(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+    import zipfile
+
+    done = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), str(ROOT)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    (wheel,) = tmp_path.glob("zviz-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    top = {n.split("/")[0] for n in names if not n.startswith("zviz-")}
+    assert top == {"zviz_core", "app_pages", "streamlit_app.py"}
+    assert {f"app_pages/{p.name}" for p in (ROOT / "app_pages").glob("*.py")} <= set(names)
+    (entry_points,) = [n for n in names if n.endswith(".dist-info/entry_points.txt")]
+    text = zipfile.ZipFile(wheel).read(entry_points).decode()
+    assert "[console_scripts]\nzviz = zviz_core.cli:main" in text
+    warnings = [line for line in done.stderr.splitlines() if "warn" in line.lower()]
+    assert not [w for w in warnings if "Location" not in w], warnings

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -53,8 +52,8 @@ from zviz_core.models import (
     StepRunResponse,
 )
 from zviz_core.names import check_path_name
+from zviz_core.settings import settings
 from zviz_core.store import default_home
-from zviz_core.store.schema import DEFAULT_PROJECT
 from zviz_core.store.store import Store, not_found
 from zviz_core.store.util import as_uuid, page_bounds, require_uuid
 
@@ -115,7 +114,7 @@ class Client:
             self._policy = AccessPolicy.owner()
         else:
             if access is None:
-                path = os.environ.get("ZVIZ_AUTH_CONFIG")
+                path = settings().AUTH_CONFIG
                 if not path:
                     raise ConfigError(
                         "Client(user=...) needs access rules: set ZVIZ_AUTH_CONFIG to the "
@@ -176,7 +175,7 @@ class Client:
         Raises EntityNotFoundError if $ZVIZ_PROJECT names a project that does not exist.
         """
         # Not memoised here: the store's memo is dropped when its database is replaced.
-        name = os.environ.get("ZVIZ_PROJECT", DEFAULT_PROJECT)
+        name = settings().PROJECT
         found = self._store.project(name)
         if found is None:
             raise _not_found("project", name)

@@ -30,6 +30,7 @@ from zviz_core.materializers.base import BaseMaterializer
 from zviz_core.models import PipelineRunResponse
 from zviz_core.pipelines import Pipeline, log_metadata, pipeline, step
 from zviz_core.report import figure, html_report, metric_cards, table
+from zviz_core.settings import settings
 from zviz_core.types import HTMLString, MarkdownString
 
 log = logging.getLogger("zviz")
@@ -485,10 +486,7 @@ def demo_enabled(team_store: bool = False) -> bool:
     """Whether to seed an empty store: $ZVIZ_DEMO when set (0, false, no or off mean no);
     unset, yes for the embedded store and no for a team store (PostgreSQL), which is seeded
     only with ZVIZ_DEMO=1."""
-    raw = os.environ.get("ZVIZ_DEMO", "").strip().lower()
-    if not raw:
-        return not team_store
-    return raw not in {"0", "false", "no", "off"}
+    return settings().demo_enabled(team_store)
 
 
 def _is_empty(client: Client) -> bool:
@@ -580,9 +578,12 @@ def _viz(run: PipelineRunResponse, step_name: str, output: str, file_name: str =
 
 
 def ensure_demo(
-    client: Client | None = None, progress: Callable[[float, str], None] | None = None
+    client: Client | None = None,
+    progress: Callable[[float, str], None] | None = None,
+    asked: bool = False,
 ) -> bool:
-    """Seed the demo into an empty store, if `demo_enabled` says so; return True if it seeded.
+    """Seed the demo into an empty store, if `demo_enabled` says so (or, `asked`, whatever it
+    says: `zviz demo` names the store); return True if it seeded.
 
     "Empty" means no run in any project and no pipeline, model or deployment in the active
     project, so a store someone has used is never touched. The seed acts as the local owner of
@@ -599,7 +600,7 @@ def ensure_demo(
     left as it is and is not seeded again.
     """
     client = client.as_user(None) if client is not None else Client()
-    if not demo_enabled(team_store=client.store.kind != "duckdb"):
+    if not asked and not demo_enabled(team_store=client.store.kind != "duckdb"):
         return False
     if not _is_empty(client):
         return False

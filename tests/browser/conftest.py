@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from tests.browser import server as server_process
-from tests.browser.server import CHROMIUM_ARGS
+from zviz_testing import streamlit_server as server_process
+from zviz_testing.streamlit_server import CHROMIUM_ARGS
 
 ROOT = Path(__file__).resolve().parents[2]
 IDLE = (

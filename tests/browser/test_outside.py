@@ -11,7 +11,6 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.app.test_hostile import Files
 from tests.browser.conftest import (
     Server,
     _app_cwd,
@@ -22,6 +21,7 @@ from tests.browser.conftest import (
     start_server,
     stop_server,
 )
+from tests.ui.test_hostile import Files
 from zviz_core import Client, pipeline, step
 from zviz_core.enums import VisualizationType as V
 

@@ -12,7 +12,6 @@ import bcrypt
 import pytest
 import yaml
 
-from tests import pg
 from tests.browser.conftest import (
     Server,
     _app_cwd,
@@ -28,6 +27,7 @@ from tests.browser.world import COOKIE_KEY
 from tests.factories import card, frame, report
 from zviz_core import Client, pipeline
 from zviz_core.store import forget_engines
+from zviz_testing import pg
 
 pytestmark = pytest.mark.browser
 

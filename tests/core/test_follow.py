@@ -8,7 +8,7 @@ from uuid import UUID
 
 import pytest
 
-from tests.access.conftest import write_config
+from tests.core.access.conftest import write_config
 from zviz_core import Client, pipeline, step
 from zviz_core.access import AccessConfig
 from zviz_core.enums import TileFollow, VisualizationResourceTypes

@@ -8,9 +8,9 @@ import time
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.app.conftest import APP
-from tests.app.test_render import in_tile
 from tests.factories import run_everything
+from tests.ui.conftest import APP
+from tests.ui.test_render import in_tile
 from zviz_core import Client
 from zviz_core.enums import VisualizationType as V
 

@@ -7,7 +7,7 @@ It never holds metadata; the database never holds bytes.
 from __future__ import annotations
 
 import contextlib
-import json
+import copy
 import os
 import posixpath
 from collections.abc import Iterator
@@ -20,8 +20,8 @@ from zviz_core.errors import (
     ArtifactStoreUnreachableError,
     ConfigError,
 )
+from zviz_core.settings import settings
 
-OPTIONS_ENV = "ZVIZ_ARTIFACT_STORE_OPTIONS"
 STORE_ENV = "ZVIZ_ARTIFACT_STORE"
 SHARED_ENV = "ZVIZ_ARTIFACT_STORE_SHARED"
 STEP_LOG_FILE = "logs.txt"
@@ -60,13 +60,7 @@ def storage_options_for(root: str) -> dict[str, Any]:
 
     Raises ConfigError when the variable is not a JSON object.
     """
-    raw = os.environ.get(OPTIONS_ENV, "").strip()
-    try:
-        options = json.loads(raw) if raw else {}
-    except ValueError as exc:
-        raise ConfigError(f"{OPTIONS_ENV} must be a JSON object: {exc}.") from exc
-    if not isinstance(options, dict):
-        raise ConfigError(f"{OPTIONS_ENV} must be a JSON object, not {type(options).__name__}.")
+    options = copy.deepcopy(settings().ARTIFACT_STORE_OPTIONS)
     if root.startswith(("s3://", "s3a://")):
         config = options.setdefault("config_kwargs", {})
         for key, value in S3_DEFAULTS.items():
@@ -84,7 +78,7 @@ def artifact_root(explicit: str | None, home: Path, shared_metadata: bool) -> st
     storage, or a local folder only when $ZVIZ_ARTIFACT_STORE_SHARED=1 says it is a shared mount.
     Raises ConfigError otherwise.
     """
-    root = explicit or os.environ.get(STORE_ENV, "").strip()
+    root = explicit or settings().ARTIFACT_STORE or ""
     if not shared_metadata:
         return root or str(home / "artifacts")
     if not root:
@@ -92,7 +86,7 @@ def artifact_root(explicit: str | None, home: Path, shared_metadata: bool) -> st
             f"A team store (ZVIZ_STORE_URL) needs {STORE_ENV} set to where every machine can "
             "read the artifact files, such as s3://bucket/zviz."
         )
-    if not is_remote(root) and os.environ.get(SHARED_ENV, "").strip() not in ("1", "true"):
+    if not is_remote(root) and not settings().ARTIFACT_STORE_SHARED:
         raise ConfigError(
             f"{STORE_ENV}={root} is a local folder, but the metadata is shared through "
             "ZVIZ_STORE_URL: other machines could not read these files. Use object storage "

@@ -3,9 +3,9 @@ statement zviz runs. Nothing outside this package writes SQL."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
+from zviz_core.settings import settings
 from zviz_core.store.engine import Engine
 
 STORE_URL_ENV = "ZVIZ_STORE_URL"
@@ -13,12 +13,12 @@ STORE_URL_ENV = "ZVIZ_STORE_URL"
 
 def default_home() -> Path:
     """The store folder: $ZVIZ_HOME, else ~/.zviz."""
-    return Path(os.environ.get("ZVIZ_HOME") or Path.home() / ".zviz").expanduser()
+    return Path(settings().HOME or Path.home() / ".zviz").expanduser()
 
 
 def store_url() -> str | None:
     """$ZVIZ_STORE_URL when it names a team store, else None (the embedded DuckDB file)."""
-    return os.environ.get(STORE_URL_ENV, "").strip() or None
+    return settings().STORE_URL
 
 
 def open_engine(home: str | Path | None = None, url: str | None = None) -> Engine:

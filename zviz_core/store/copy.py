@@ -32,6 +32,7 @@ from urllib.parse import urlsplit
 
 from zviz_core.artifacts.store import STORE_ENV, ArtifactStore, is_inside, is_remote, join
 from zviz_core.errors import StoreError
+from zviz_core.settings import settings
 from zviz_core.store import runs as run_sql
 from zviz_core.store import schema
 from zviz_core.store.engine import Cursor, Engine
@@ -565,7 +566,7 @@ def copy_store(
 
     move = None
     if artifacts_to is not None:
-        old_root = str(artifacts_from or os.environ.get(STORE_ENV, "").strip())
+        old_root = str(artifacts_from or settings().ARTIFACT_STORE or "")
         if not old_root:
             if src_loc.home is None:
                 raise CopyRefusedError(

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import re
 import threading
 from abc import ABC, abstractmethod
@@ -24,7 +23,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from zviz_core.errors import ConfigError
+from zviz_core.settings import settings
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -124,8 +123,9 @@ class Engine(ABC):
     kind: str = ""
 
     def __init__(self) -> None:
-        self.lock_timeout_s = _seconds("ZVIZ_LOCK_TIMEOUT", 30.0)
-        self.cache_enabled = os.environ.get("ZVIZ_READ_CACHE", "1") != "0"
+        config = settings()
+        self.lock_timeout_s = config.LOCK_TIMEOUT
+        self.cache_enabled = config.READ_CACHE
         self.stats = StoreStats()
         self._lock = threading.RLock()
         self._cache = _Cache()
@@ -307,16 +307,3 @@ def to_pyformat(sql: str, params: Params) -> tuple[str, Params]:
     if isinstance(params, dict):
         return _NAMED.sub(r"%(\1)s", sql), params
     return sql.replace("?", "%s"), params
-
-
-def _seconds(variable: str, default: float) -> float:
-    raw = os.environ.get(variable, "").strip()
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ConfigError(f"{variable} must be a number of seconds, not {raw!r}.") from None
-    if not value > 0:
-        raise ConfigError(f"{variable} must be more than 0 seconds, not {raw!r}.")
-    return value

@@ -21,6 +21,7 @@ from zviz_core.client import Client
 from zviz_core.enums import VisualizationType
 from zviz_core.errors import ArtifactLoadError, ArtifactStoreUnreachableError, ArtifactTooLargeError
 from zviz_core.models import ArtifactVisualizationResponse
+from zviz_core.settings import settings
 from zviz_core.ui import outside
 from zviz_core.ui.notices import contained, md_escape
 
@@ -45,7 +46,6 @@ INLINE_LIMITS: dict[VisualizationType, int] = {
 }
 # What the app reads into its memory for one download; ZVIZ_DOWNLOAD_LIMIT_MB changes it.
 DOWNLOAD_LIMIT_ENV = "ZVIZ_DOWNLOAD_LIMIT_MB"
-DEFAULT_DOWNLOAD_LIMIT_MB = 200
 CSV_PREVIEW_ROWS = 500
 # A table this wide already needs sideways scrolling; hundreds of thousands of columns took
 # 27 s of CPU and 1.6 GB to show whole.
@@ -94,21 +94,7 @@ def download_limit() -> int:
     """Return the largest file, in bytes, the app reads into memory for one download or
     preview: ZVIZ_DOWNLOAD_LIMIT_MB megabytes (default 200). A value that is not a positive
     number is logged and the default used."""
-    raw = os.environ.get(DOWNLOAD_LIMIT_ENV, "").strip()
-    if raw:
-        try:
-            value = float(raw)
-        except ValueError:
-            value = -1.0
-        if 0 < value < 1e9:
-            return int(value * MB)
-        log.warning(
-            "zviz: %s=%r is not a positive number of MB; using %s",
-            DOWNLOAD_LIMIT_ENV,
-            raw,
-            DEFAULT_DOWNLOAD_LIMIT_MB,
-        )
-    return DEFAULT_DOWNLOAD_LIMIT_MB * MB
+    return int(settings().DOWNLOAD_LIMIT_MB * MB)
 
 
 def inline_limit(vtype: VisualizationType) -> int:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -13,21 +12,28 @@ import streamlit as st
 from zviz_core.access import AccessConfig
 from zviz_core.client import Client
 from zviz_core.errors import ZvizError
+from zviz_core.settings import settings
 from zviz_core.ui import auth
 from zviz_core.ui.notices import md_escape
 
 log = logging.getLogger("zviz.ui")
 
-_ENV_KEYS = (
-    "ZVIZ_HOME",
-    "ZVIZ_STORE_URL",
-    "ZVIZ_ARTIFACT_STORE",
-    "ZVIZ_ARTIFACT_STORE_SHARED",
-    "ZVIZ_AUTH_CONFIG",
-    "ZVIZ_PROJECT",
-)
+
+def _store_key() -> tuple[object, ...]:
+    """The settings that decide which store a Client opens and as what: a cache key."""
+    config = settings()
+    return (
+        config.HOME,
+        config.STORE_URL,
+        config.ARTIFACT_STORE,
+        config.ARTIFACT_STORE_SHARED,
+        config.AUTH_CONFIG,
+        config.PROJECT,
+    )
+
+
 _demo_lock = threading.Lock()
-_demo_checked: set[tuple[str | None, ...]] = set()
+_demo_checked: set[tuple[object, ...]] = set()
 
 
 def current_user() -> str | None:
@@ -38,7 +44,7 @@ def current_user() -> str | None:
 
 @st.cache_resource(show_spinner=False, max_entries=64)
 def _client(
-    user: str | None, config: str | None, env: tuple[str | None, ...], _access: AccessConfig | None
+    user: str | None, config: str | None, env: tuple[object, ...], _access: AccessConfig | None
 ) -> Client:
     # `config` (the login config's digest) stands for `_access` in the cache key; `env` for the
     # variables Client reads itself.
@@ -63,7 +69,7 @@ def get_client() -> Client:
             st.stop()
         access, digest = setup.access, setup.digest
     try:
-        return _client(user, digest, tuple(os.environ.get(k) for k in _ENV_KEYS), access)
+        return _client(user, digest, _store_key(), access)
     except ZvizError as exc:
         st.error(md_escape(str(exc)))
         st.stop()
@@ -88,9 +94,9 @@ def seed_demo_once() -> None:
     Does nothing when ZVIZ_DEMO=0 or while `zviz_core.demo` does not exist. The demo is written
     as the local owner: seeding is the app's own doing, not the visitor's.
     """
-    if os.environ.get("ZVIZ_DEMO", "").strip().lower() in {"0", "false", "no", "off"}:
+    if settings().DEMO is False:
         return
-    key = tuple(os.environ.get(k) for k in _ENV_KEYS)
+    key = _store_key()
     if key in _demo_checked:
         return
     with _demo_lock:

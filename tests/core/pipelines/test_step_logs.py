@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.access.conftest import write_config
+from tests.core.access.conftest import write_config
 from tests.core.helpers import start_python
 from zviz_core import Client, pipeline, step
 from zviz_core.enums import ExecutionStatus

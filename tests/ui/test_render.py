@@ -11,7 +11,7 @@ import fsspec
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.app.conftest import no_exception, texts, visualizations
+from tests.ui.conftest import no_exception, texts, visualizations
 from zviz_core import Client, pipeline, step
 from zviz_core.enums import VisualizationType
 from zviz_core.types import HTMLString, JSONString

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from tests.app.conftest import no_exception, plain, texts
+from tests.ui.conftest import no_exception, plain, texts
 from zviz_core import Client, pipeline, step
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.access.conftest import p0, p1, write_config
+from tests.core.access.conftest import p0, p1, write_config
 from zviz_core import Client, pipeline, step
 from zviz_core.access import AccessConfig
 from zviz_core.enums import VisualizationResourceTypes as R

@@ -11,7 +11,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-APP = Path(__file__).resolve().parents[2] / "streamlit_app.py"
+APP = Path(__file__).resolve().parents[1] / "streamlit_app.py"
 # Without the background-networking flags Chromium keeps dialling hosts this machine cannot reach.
 CHROMIUM_ARGS = [
     "--no-sandbox",

@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from tests.app.conftest import no_exception
-from tests.app.test_render import in_tile, kinds, markdown_shown
+from tests.ui.conftest import no_exception
+from tests.ui.test_render import in_tile, kinds, markdown_shown
 from zviz_core import Client, pipeline, step
 from zviz_core.enums import VisualizationType as V
 from zviz_core.errors import InvalidInputError

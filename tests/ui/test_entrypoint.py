@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.app.conftest import APP, link_labels, no_exception, plain, texts
+from tests.ui.conftest import APP, link_labels, no_exception, plain, texts
 from zviz_core import Client
 from zviz_core import demo as real_demo
 from zviz_core.errors import StoreError

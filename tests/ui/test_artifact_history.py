@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from tests.app.conftest import link_labels, no_exception, plain, texts
+from tests.ui.conftest import link_labels, no_exception, plain, texts
 from zviz_core import Client, pipeline, step
 
 

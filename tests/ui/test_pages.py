@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.app.conftest import link_labels, no_exception, plain, texts, visualizations
+from tests.ui.conftest import link_labels, no_exception, plain, texts, visualizations
 from zviz_core import Client, pipeline, step
 from zviz_core.models import PipelineRunResponse
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.access.conftest import in_project, p0, p1, write_config
+from tests.core.access.conftest import in_project, p0, p1, write_config
 from zviz_core import Client
 from zviz_core.access import AccessConfig
 from zviz_core.enums import VisualizationResourceTypes as R

@@ -16,7 +16,6 @@ from types import ModuleType
 
 import pytest
 
-from tests import pg
 from tests.core.helpers import REPO
 from zviz_core import Client, pipeline, step
 from zviz_core.store import forget_engines, open_engine, schema
@@ -31,6 +30,7 @@ from zviz_core.store.copy import (
 from zviz_core.store.db import DB_FILE, DuckCursor
 from zviz_core.store.engine import Engine
 from zviz_core.types import HTMLString
+from zviz_testing import pg
 
 # Both engines are managed here, so the module runs once (not once per engine).
 pytestmark = pytest.mark.duckdb_only

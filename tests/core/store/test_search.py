@@ -9,7 +9,7 @@ from typing import Annotated
 import pandas as pd
 import pytest
 
-from tests.core.test_schema import raw_cursor
+from tests.core.store.test_schema import raw_cursor
 from zviz_core import Client, pipeline, step
 from zviz_core.errors import InvalidInputError
 from zviz_core.store import artifacts as artifact_sql

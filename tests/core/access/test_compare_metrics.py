@@ -8,7 +8,7 @@ from typing import Annotated
 
 import pytest
 
-from tests.access.conftest import write_config
+from tests.core.access.conftest import write_config
 from zviz_core import Client, log_metadata, pipeline, step
 from zviz_core.errors import AccessDeniedError, EntityNotFoundError
 from zviz_core.types import JSONString

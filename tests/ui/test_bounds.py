@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 from markdown_it import MarkdownIt
 
-from tests.app.conftest import no_exception, texts
-from tests.app.test_hostile import Files
-from tests.app.test_render import in_tile, kinds, markdown_shown
+from tests.ui.conftest import no_exception, texts
+from tests.ui.test_hostile import Files
+from tests.ui.test_render import in_tile, kinds, markdown_shown
 from zviz_core import Client, pipeline, step
 from zviz_core.enums import VisualizationType as V
 from zviz_core.ui import render

@@ -13,8 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as hyp
 from streamlit.testing.v1 import AppTest
 
-from tests.app.conftest import no_exception, plain, texts, visualizations
 from tests.factories import run_everything
+from tests.ui.conftest import no_exception, plain, texts, visualizations
 from zviz_core import Client
 from zviz_core.enums import CuratedVisualizationSize
 from zviz_core.models import CuratedVisualizationResponse

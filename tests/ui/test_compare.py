@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import altair as alt
 import pandas as pd
 
-from tests.app.conftest import link_labels, no_exception, plain, texts
+from tests.ui.conftest import link_labels, no_exception, plain, texts
 from zviz_core import Client, pipeline, step
 from zviz_core.types import HTMLString, JSONString
 from zviz_core.ui.compare import describe_differences, overlaid_spec

@@ -12,7 +12,7 @@ import duckdb
 import pytest
 
 from tests.core.helpers import run_python
-from tests.core.test_schema import raw_cursor
+from tests.core.store.test_schema import raw_cursor
 from zviz_core import Client, pipeline, step
 from zviz_core.errors import ConflictError, RunGoneError, StoreCorruptError, StoreError
 from zviz_core.store import forget_engines

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.access.conftest import in_project, p0, p1
+from tests.core.access.conftest import in_project, p0, p1
 from zviz_core import Client
 from zviz_core.access import AccessConfig
 from zviz_core.enums import VisualizationResourceTypes as R

@@ -15,7 +15,6 @@ import pytest
 import yaml
 from streamlit.testing.v1 import AppTest
 
-from tests.app.conftest import APP, TIMEOUT, link_labels, no_exception, plain, texts
 from tests.browser.world import (
     COOKIE_KEY,
     HOSTILE_NAME,
@@ -26,6 +25,7 @@ from tests.browser.world import (
     hash_passwords,
     write_auth_config,
 )
+from tests.ui.conftest import APP, TIMEOUT, link_labels, no_exception, plain, texts
 from zviz_core import Client
 from zviz_core.demo import DEMO_COOKIE_KEY
 from zviz_core.logins import USER_FREE_FAILURES
