@@ -7,8 +7,8 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
-from tests.ui.conftest import no_exception, plain, visualizations
 from tests.core.helpers import run_python
+from tests.ui.conftest import no_exception, plain, visualizations
 from zviz_core import Client
 from zviz_core.ui.tiles import TOKEN_TTL_S, WATCH_KEY
 
