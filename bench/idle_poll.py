@@ -22,8 +22,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.browser import server  # noqa: E402
-from tests.browser.server import CHROMIUM_ARGS  # noqa: E402
+from zviz_testing import streamlit_server as server  # noqa: E402
+from zviz_testing.streamlit_server import CHROMIUM_ARGS  # noqa: E402
 
 IDLE = "[data-testid=stApp][data-test-script-state=notRunning]"
 
@@ -37,9 +37,9 @@ def _world(home: Path) -> tuple[Any, Path]:
     os.environ.update(ZVIZ_HOME=str(home), ZVIZ_DEMO="0")
     for name in ("ZVIZ_AUTH_CONFIG", "ZVIZ_PROJECT", "ZVIZ_STORE_URL", "ZVIZ_ARTIFACT_STORE"):
         os.environ.pop(name, None)
-    from tests.browser.world import build_world, hash_passwords, write_auth_config
     from zviz_core import Client
     from zviz_core.store.db import Database
+    from zviz_testing.world import build_world, hash_passwords, write_auth_config
 
     world = build_world()
     report = world.everything_run.steps["report"].outputs["report"][0].visualizations[0]
@@ -53,7 +53,7 @@ def _measure(
 ) -> float:
     from playwright.sync_api import sync_playwright
 
-    from tests.browser.world import COOKIE_KEY, USERS
+    from zviz_testing.world import COOKIE_KEY, USERS
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("ZVIZ_")}
     env.update(

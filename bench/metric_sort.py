@@ -68,9 +68,9 @@ def main(argv: list[str] | None = None) -> int:
 
         _measure("DuckDB", Client(home=home), args)
         if args.postgres:
-            from tests import pg
             from zviz_core.store import forget_engines
             from zviz_core.store.copy import copy_store
+            from zviz_testing import pg
 
             server = pg.start_server(durable=True)
             try:

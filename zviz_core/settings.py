@@ -28,6 +28,7 @@ PREFIX = "ZVIZ_"
 DEFAULT_PROJECT = "default"
 DEFAULT_LOCK_TIMEOUT_S = 30.0
 DEFAULT_DOWNLOAD_LIMIT_MB = 200
+DEFAULT_REFRESH_S = 60.0
 _OFF = {"0", "false", "no", "off"}
 _ON = {"1", "true", "yes", "on"}
 
@@ -91,6 +92,11 @@ class Settings(BaseSettings):
         DEFAULT_DOWNLOAD_LIMIT_MB,
         description="the most the app reads into memory for one download or inline preview; "
         "a larger file gets a message instead",
+    )
+    REFRESH_SECONDS: float = Field(
+        DEFAULT_REFRESH_S,
+        description="how often an open dashboard with a following tile looks for a new run; "
+        "`0` turns it off",
     )
 
     @classmethod
@@ -164,6 +170,23 @@ class Settings(BaseSettings):
             DEFAULT_DOWNLOAD_LIMIT_MB,
         )
         return DEFAULT_DOWNLOAD_LIMIT_MB
+
+    @field_validator("REFRESH_SECONDS", mode="before")
+    @classmethod
+    def _refresh(cls, value: Any) -> Any:
+        # A display setting: a bad value is logged and the default used, never a broken app.
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            number = -1.0
+        if 0 <= number < 1e9:
+            return number
+        log.warning(
+            "zviz: ZVIZ_REFRESH_SECONDS=%r is not a number of seconds; using %s",
+            value,
+            DEFAULT_REFRESH_S,
+        )
+        return DEFAULT_REFRESH_S
 
     def demo_enabled(self, team_store: bool) -> bool:
         """Whether the demo applies (its seed and its public logins): ZVIZ_DEMO when set; unset,

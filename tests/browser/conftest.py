@@ -180,9 +180,9 @@ def _app_cwd(tmp: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def secured_app(chromium_path: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """The app on the team store of tests/browser/world.py, behind its four users' logins."""
-    from tests.browser.world import COOKIE_KEY, build_world, hash_passwords, write_auth_config
+    """The app on the team store of zviz_testing/world.py, behind its four users' logins."""
     from zviz_core.store.db import Database
+    from zviz_testing.world import COOKIE_KEY, build_world, hash_passwords, write_auth_config
 
     tmp = tmp_path_factory.mktemp("secured")
     home = tmp / "store"

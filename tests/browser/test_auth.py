@@ -24,7 +24,7 @@ from tests.browser.conftest import (
     start_server,
     stop_server,
 )
-from tests.browser.world import COOKIE_KEY, USERS, auth_config, hash_passwords
+from zviz_testing.world import COOKIE_KEY, USERS, auth_config, hash_passwords
 
 pytestmark = pytest.mark.browser
 COOKIE = "zviz_test_auth"

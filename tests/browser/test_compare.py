@@ -14,7 +14,7 @@ from tests.browser.conftest import (
     no_exception_shown,
     open_url,
 )
-from tests.browser.world import USERS
+from zviz_testing.world import USERS
 
 pytestmark = pytest.mark.browser
 

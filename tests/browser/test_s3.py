@@ -29,9 +29,9 @@ def s3_app(
     import boto3
     import s3fs
 
-    from tests.factories import run_everything
     from zviz_core import Client
     from zviz_core.store.db import Database
+    from zviz_testing.factories import run_everything
 
     tmp: Path = tmp_path_factory.mktemp("s3app")
     aws = {

@@ -23,11 +23,11 @@ from tests.browser.conftest import (
     start_server,
     stop_server,
 )
-from tests.browser.world import COOKIE_KEY
-from tests.factories import card, frame, report
 from zviz_core import Client, pipeline
 from zviz_core.store import forget_engines
 from zviz_testing import pg
+from zviz_testing.factories import card, frame, report
+from zviz_testing.world import COOKIE_KEY
 
 pytestmark = pytest.mark.browser
 

@@ -25,10 +25,10 @@ from tests.browser.conftest import (
     start_server,
     stop_server,
 )
-from tests.browser.world import COOKIE_KEY, USERS, build_world, hash_passwords, write_auth_config
 from zviz_core import Client, pipeline, step
 from zviz_core.types import HTMLString
 from zviz_core.ui import render
+from zviz_testing.world import COOKIE_KEY, USERS, build_world, hash_passwords, write_auth_config
 
 pytestmark = pytest.mark.browser
 REFRESH_S = 2
@@ -99,7 +99,7 @@ def _open_model(server: Server, new_context: Any, username: str) -> Any:
 def _run_in_another_process(home: Path) -> str:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ZVIZ_")}
     env.update(ZVIZ_HOME=str(home), ZVIZ_DEMO="0", PYTHONPATH=str(ROOT))
-    code = "from tests.factories import run_everything; print(run_everything().name)"
+    code = "from zviz_testing.factories import run_everything; print(run_everything().name)"
     proc = subprocess.run(
         [sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True, text=True, timeout=120
     )

@@ -19,7 +19,6 @@ import bcrypt
 import pytest
 from PIL import Image
 
-from tests.factories import run_everything
 from zviz_core import Client, demo
 from zviz_core.access import AccessConfig
 from zviz_core.demo import (
@@ -38,6 +37,7 @@ from zviz_core.errors import EntityNotFoundError
 from zviz_core.models import CuratedVisualizationResponse
 from zviz_core.report import STYLESHEET
 from zviz_core.store.db import Database
+from zviz_testing.factories import run_everything
 
 ROOT = Path(__file__).resolve().parents[2]
 # These tests share one seeded DuckDB folder; tests/core/test_demo_stores.py covers the engines.

@@ -20,8 +20,8 @@ def _problems(at) -> list[str]:
 
 
 def writer(index: int, runs: int) -> dict:
-    from tests.factories import frame, report
     from zviz_core import pipeline
+    from zviz_testing.factories import frame, report
 
     @pipeline(name=f"soak_{index}")
     def soak() -> None:

@@ -92,8 +92,8 @@ def _problems(at: Any) -> list[str]:
 
 
 def writer(machine: str, index: int, runs: int, stop: Path) -> dict[str, Any]:
-    from tests.factories import frame, report
     from zviz_core import pipeline
+    from zviz_testing.factories import frame, report
 
     @pipeline(name=pipeline_name(machine, index))
     def team() -> None:

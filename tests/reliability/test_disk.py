@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.factories import run_everything
 from zviz_core import Client
 from zviz_core.errors import StoreError
 from zviz_core.store.db import Database
+from zviz_testing.factories import run_everything
 
 
 @pytest.fixture

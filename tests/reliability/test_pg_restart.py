@@ -19,7 +19,6 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from tests.factories import run_everything
 from tests.reliability.team_worker import (
     COOKIE_KEY,
     MACHINES,
@@ -32,6 +31,7 @@ from zviz_core.enums import ExecutionStatus
 from zviz_core.errors import StoreUnavailableError
 from zviz_core.store import forget_engines, open_engine
 from zviz_testing import pg
+from zviz_testing.factories import run_everything
 
 ROOT = Path(__file__).resolve().parents[2]
 WRITERS, RUNS_EACH, PINNERS, PINS_EACH = 2, 12, 2, 40

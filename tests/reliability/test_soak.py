@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.factories import run_everything
 from zviz_core import Client
 from zviz_core.enums import ExecutionStatus
+from zviz_testing.factories import run_everything
 
 WRITERS, RUNS_EACH, READERS, EDITORS, EDITS_EACH = 4, 25, 5, 2, 8
 ROOT = Path(__file__).resolve().parents[2]

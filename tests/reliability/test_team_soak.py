@@ -15,7 +15,6 @@ from pathlib import Path
 import pytest
 import streamlit as st
 
-from tests.factories import run_everything
 from tests.reliability.team_worker import (
     COOKIE_KEY,
     MACHINES,
@@ -29,6 +28,7 @@ from zviz_core.enums import ExecutionStatus
 from zviz_core.store import forget_engines
 from zviz_core.ui.lists import PAGE_SIZE
 from zviz_testing import pg
+from zviz_testing.factories import run_everything
 
 WRITERS, RUNS_EACH, READERS, EDITORS, EDITS_EACH = 4, 25, 5, 2, 8
 ROOT = Path(__file__).resolve().parents[2]

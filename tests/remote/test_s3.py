@@ -8,10 +8,10 @@ import time
 import pandas as pd
 import pytest
 
-from tests.factories import run_everything
 from zviz_core import Client
 from zviz_core.enums import VisualizationType
 from zviz_core.errors import ArtifactLoadError, ArtifactStoreUnreachableError
+from zviz_testing.factories import run_everything
 
 
 def test_pipeline_writes_to_the_bucket_and_everything_reads_back(s3_store: str) -> None:

@@ -8,11 +8,11 @@ import time
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.factories import run_everything
 from tests.ui.conftest import APP
 from tests.ui.test_render import in_tile
 from zviz_core import Client
 from zviz_core.enums import VisualizationType as V
+from zviz_testing.factories import run_everything
 
 EXPECTED_ELEMENT = {
     V.HTML: "iframe",

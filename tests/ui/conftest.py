@@ -11,11 +11,11 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from tests.factories import run_everything
 from zviz_core import Client
 from zviz_core.models import ArtifactVisualizationResponse, PipelineRunResponse
 from zviz_core.ui import session
 from zviz_core.ui.notices import WORD_JOINER
+from zviz_testing.factories import run_everything
 
 APP = Path(__file__).resolve().parents[2] / "streamlit_app.py"
 TIMEOUT = 30

@@ -15,7 +15,12 @@ import pytest
 import yaml
 from streamlit.testing.v1 import AppTest
 
-from tests.browser.world import (
+from tests.ui.conftest import APP, TIMEOUT, link_labels, no_exception, plain, texts
+from zviz_core import Client
+from zviz_core.demo import DEMO_COOKIE_KEY
+from zviz_core.logins import USER_FREE_FAILURES
+from zviz_core.ui import auth, nav
+from zviz_testing.world import (
     COOKIE_KEY,
     HOSTILE_NAME,
     USERS,
@@ -25,11 +30,6 @@ from tests.browser.world import (
     hash_passwords,
     write_auth_config,
 )
-from tests.ui.conftest import APP, TIMEOUT, link_labels, no_exception, plain, texts
-from zviz_core import Client
-from zviz_core.demo import DEMO_COOKIE_KEY
-from zviz_core.logins import USER_FREE_FAILURES
-from zviz_core.ui import auth, nav
 
 ALL_PAGES = [spec.path for spec in nav.PAGES]
 

@@ -11,11 +11,11 @@ from google.protobuf import text_format
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from tests.browser.world import COOKIE_KEY, USERS, build_world, hash_passwords, write_auth_config
 from tests.ui.conftest import no_exception, texts
 from tests.ui.test_login import app, login_form, submit_login
 from zviz_core.ui import nav
 from zviz_core.ui.notices import WORD_JOINER
+from zviz_testing.world import COOKIE_KEY, USERS, build_world, hash_passwords, write_auth_config
 
 USER = "bob"  # reads the side_job pipeline and the classifier model, nothing else
 

@@ -68,7 +68,7 @@ def test_a_run_completing_in_another_process_updates_an_open_dashboard(
     run_python("from zviz_core import Client; Client().create_model('unrelated')", zviz_home)
     assert not _probe(at), "a change elsewhere in the store leaves this dashboard as it is"
     child = run_python(
-        "from tests.factories import run_everything; print(run_everything().name)", zviz_home
+        "from zviz_testing.factories import run_everything; print(run_everything().name)", zviz_home
     )
     newest = child.stdout.strip().splitlines()[-1]
     assert _probe(at), "a newer run of the followed output changes what the dashboard shows"

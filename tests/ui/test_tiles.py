@@ -13,12 +13,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as hyp
 from streamlit.testing.v1 import AppTest
 
-from tests.factories import run_everything
 from tests.ui.conftest import no_exception, plain, texts, visualizations
 from zviz_core import Client
 from zviz_core.enums import CuratedVisualizationSize
 from zviz_core.models import CuratedVisualizationResponse
 from zviz_core.ui.tiles import DIALOG_KEY, FORM, UNDO_KEY, UNDO_SECONDS, moved, packed, rows
+from zviz_testing.factories import run_everything
 
 HALF = CuratedVisualizationSize.HALF_WIDTH
 FULL = CuratedVisualizationSize.FULL_WIDTH

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from collections.abc import Sequence
@@ -20,6 +19,7 @@ from zviz_core.models import (
     ArtifactVisualizationResponse,
     CuratedVisualizationResponse,
 )
+from zviz_core.settings import settings
 from zviz_core.ui import fmt, nav, render
 from zviz_core.ui.notices import contained, md_escape, show_error
 
@@ -47,8 +47,6 @@ EXPAND, EDIT, UP, DOWN, MOVE, DELETE = (
 UNDO_KEY = "zviz.tile_undo"
 UNDO_SECONDS = 8
 WATCH_KEY = "zviz.tile_watch"
-REFRESH_ENV = "ZVIZ_REFRESH_SECONDS"
-DEFAULT_REFRESH_S = 60.0
 # Every session of this process shares one reading of the change token per interval.
 TOKEN_TTL_S = 1.0
 PIN, FOLLOW = "Pin this version", "Always show the latest"
@@ -118,20 +116,8 @@ def moved(tiles: Sequence[_Tile], tile_id: UUID, position: int) -> list[UUID]:
 
 def refresh_seconds() -> float:
     """Return how often an open dashboard looks for changes: ZVIZ_REFRESH_SECONDS (default
-    60; 0 turns it off). A value that is not a number is logged and the default used."""
-    raw = os.environ.get(REFRESH_ENV, "").strip()
-    if not raw:
-        return DEFAULT_REFRESH_S
-    try:
-        value = float(raw)
-    except ValueError:
-        value = -1.0
-    if value >= 0:
-        return value
-    render.log.warning(
-        "zviz: %s=%r is not a number of seconds; using %s", REFRESH_ENV, raw, DEFAULT_REFRESH_S
-    )
-    return DEFAULT_REFRESH_S
+    60; 0 turns it off; a value that is not a number is logged and the default used)."""
+    return settings().REFRESH_SECONDS
 
 
 _tokens: dict[int, tuple[float, str]] = {}

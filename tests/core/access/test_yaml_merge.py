@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.browser.world import COOKIE_KEY
 from zviz_core.access import AccessConfig
 from zviz_core.errors import ConfigError
 from zviz_core.ui import auth
+from zviz_testing.world import COOKIE_KEY
 
 RULES = (
     "access:\n  roles:\n    admin: {read: ['*'], write: ['*']}\n    viewer: {read: ['model:*']}\n"

@@ -220,7 +220,7 @@ def test_altair_chart_is_a_vega_lite_spec(client: Client) -> None:
 
 
 def test_every_kind_in_one_pipeline(client: Client) -> None:
-    from tests.factories import run_everything
+    from zviz_testing.factories import run_everything
 
     run = run_everything()
     kinds = {name: [v.type.value for v in s.output.visualizations] for name, s in run.steps.items()}

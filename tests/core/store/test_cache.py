@@ -24,7 +24,7 @@ def test_a_write_in_another_process_invalidates_this_process_cache(client: Clien
 
 
 def test_write_through_is_dropped_when_another_process_writes(client: Client) -> None:
-    from tests.factories import run_everything
+    from zviz_testing.factories import run_everything
 
     run = run_everything()
     viz = run.steps["card"].output.visualizations[0]

@@ -10,10 +10,10 @@ from uuid import UUID
 import bcrypt
 import yaml
 
-from tests.factories import run_everything
 from zviz_core import Client, pipeline, step
 from zviz_core.models import PipelineRunResponse
 from zviz_core.types import HTMLString, MarkdownString
+from zviz_testing.factories import run_everything
 
 COOKIE_KEY = "test-cookie-key-7f3b1c9e2d4a6b8c0e1f"
 HOSTILE_NAME = (
