@@ -177,7 +177,7 @@ def test_big_json_is_collapsed_beyond_the_first_level(open_page, client) -> None
 def test_vega_lite_chart_is_interactive(open_page, run) -> None:
     at = open_page("runs", id=run.id, step="chart")
     no_exception(at)
-    # The last chart is the step's output (the run's step graph is a chart too).
+    # The first chart is the run's step graph; the artifact's chart comes after it.
     spec = json.loads(at.get("vega_lite_chart")[-1].proto.spec)
     assert spec["params"][0]["bind"] == "scales"
 
