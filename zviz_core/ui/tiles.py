@@ -48,7 +48,7 @@ UNDO_KEY = "zviz.tile_undo"
 UNDO_SECONDS = 8
 WATCH_KEY = "zviz.tile_watch"
 REFRESH_ENV = "ZVIZ_REFRESH_SECONDS"
-DEFAULT_REFRESH_S = 60.0
+DEFAULT_REFRESH_S = 120.0
 # Every session of this process shares one reading of the change token per interval.
 TOKEN_TTL_S = 1.0
 PIN, FOLLOW = "Pin this version", "Always show the latest"
@@ -118,7 +118,7 @@ def moved(tiles: Sequence[_Tile], tile_id: UUID, position: int) -> list[UUID]:
 
 def refresh_seconds() -> float:
     """Return how often an open dashboard looks for changes: ZVIZ_REFRESH_SECONDS (default
-    60; 0 turns it off). A value that is not a number is logged and the default used."""
+    120; 0 turns it off). A value that is not a number is logged and the default used."""
     raw = os.environ.get(REFRESH_ENV, "").strip()
     if not raw:
         return DEFAULT_REFRESH_S
