@@ -28,7 +28,7 @@ PREFIX = "ZVIZ_"
 DEFAULT_PROJECT = "default"
 DEFAULT_LOCK_TIMEOUT_S = 30.0
 DEFAULT_DOWNLOAD_LIMIT_MB = 200
-DEFAULT_REFRESH_S = 60.0
+DEFAULT_REFRESH_S = 120.0
 _OFF = {"0", "false", "no", "off"}
 _ON = {"1", "true", "yes", "on"}
 

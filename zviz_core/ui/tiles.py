@@ -116,7 +116,7 @@ def moved(tiles: Sequence[_Tile], tile_id: UUID, position: int) -> list[UUID]:
 
 def refresh_seconds() -> float:
     """Return how often an open dashboard looks for changes: ZVIZ_REFRESH_SECONDS (default
-    60; 0 turns it off; a value that is not a number is logged and the default used)."""
+    120; 0 turns it off; a value that is not a number is logged and the default used)."""
     return settings().REFRESH_SECONDS
 
 
