@@ -174,6 +174,17 @@ CREATE TABLE run_counts (project_id UUID PRIMARY KEY, runs BIGINT NOT NULL);
 INSERT INTO run_counts SELECT project_id, count(*) FROM pipeline_runs GROUP BY project_id;
 """
 
+# v9: short automatic run names ("training #6"). Each pipeline counts the runs started for it
+# (a row lock on PostgreSQL hands concurrent starts distinct numbers), and each run keeps its
+# number; runs before v9 have none, and the counters start after them.
+_V9 = """
+ALTER TABLE pipelines ADD COLUMN run_counter INTEGER;
+ALTER TABLE pipeline_runs ADD COLUMN run_number INTEGER;
+UPDATE pipelines SET run_counter = (
+    SELECT count(*) FROM pipeline_runs r WHERE r.pipeline_id = pipelines.id
+);
+"""
+
 MIGRATIONS: list[tuple[int, str]] = [
     (1, _V1),
     (2, _V2),
@@ -183,6 +194,7 @@ MIGRATIONS: list[tuple[int, str]] = [
     (6, _V6),
     (7, _V7),
     (8, _V8),
+    (9, _V9),
 ]
 LATEST = MIGRATIONS[-1][0]
 
