@@ -102,7 +102,8 @@ def _sql_steps(runs: int, versions: int, tiles: int, pipelines: int) -> list[str
             SELECT p, uuid() AS id, uuid() AS snap_id, printf('bench_pipeline_%02d', p) AS name,
                    $base - INTERVAL 1 DAY + to_seconds(p) AS created
             FROM range({pipelines}) t(p)""",
-        """INSERT INTO pipelines SELECT id, $project, name, created FROM g_pipes""",
+        """INSERT INTO pipelines (id, project_id, name, created)
+        SELECT id, $project, name, created FROM g_pipes""",
         """INSERT INTO snapshots
             SELECT snap_id, $project, id, sha256(cfg), cfg, created FROM (
                 SELECT snap_id, id, created,

@@ -202,6 +202,7 @@ class PipelineRunResponse(_Bound):
     end_time: datetime | None
     error: str | None
     created: datetime
+    run_number: int | None = None  # the run's place among its pipeline's runs, from 1
     _steps: dict[str, StepRunResponse] | None = PrivateAttr(default=None)
     _outputs: dict[str, ArtifactVersionResponse] | None = PrivateAttr(default=None)
 

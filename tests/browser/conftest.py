@@ -62,6 +62,27 @@ def env_vars(**values: str | None) -> Iterator[None]:
                 os.environ[k] = v
 
 
+AXE_VERSION = "4.14.1"
+AXE_PREFIX = ROOT / ".cache" / f"axe-core-{AXE_VERSION}"
+
+
+@pytest.fixture(scope="session")
+def axe_source() -> str:
+    """The text of axe-core's axe.min.js, installed from npm into .cache/ on first use (.ci/run
+    installs it beforehand); skips (or fails under ZVIZ_REQUIRE_BROWSER=1) without npm."""
+    script = AXE_PREFIX / "node_modules" / "axe-core" / "axe.min.js"
+    if not script.exists():
+        npm = shutil.which("npm")
+        if npm is None:
+            _require_or_skip("npm is not installed (apt-get install npm), so axe-core cannot be")
+        subprocess.run(
+            [str(npm), "install", "--no-save", "--no-audit", "--no-fund", "--prefix",
+             str(AXE_PREFIX), f"axe-core@{AXE_VERSION}"],
+            check=True, capture_output=True, timeout=300,
+        )  # fmt: skip
+    return script.read_text(encoding="utf-8")
+
+
 @dataclass
 class Server:
     """One `streamlit run streamlit_app.py` process on 127.0.0.1."""

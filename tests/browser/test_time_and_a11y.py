@@ -73,3 +73,39 @@ def test_a_date_picked_in_the_calendar_filters_at_once(demo_app: Server, browser
         assert re.search(r"[?&]from=\d{4}-\d\d-01", page.url), page.url
     finally:
         page.context.close()
+
+
+AXE_RUN = """async () => {
+  const result = await axe.run(
+    {exclude: [["iframe"]]},  // artifact HTML is the artifact's markup, not zviz's
+    {resultTypes: ["violations"]},
+  );
+  return result.violations
+    .filter((v) => v.impact === "serious" || v.impact === "critical")
+    .map((v) => `${v.impact} ${v.id}: ${v.help} at ${v.nodes.slice(0, 3)
+      .map((n) => n.html.slice(0, 120)).join(" | ")}`);
+}"""
+
+
+def test_axe_finds_no_serious_or_critical_violation_on_the_seven_pages(
+    demo_app: Server, browser, axe_source: str
+) -> None:
+    paths = demo_app.info["paths"]
+    seven = [p for p in paths if "?" not in p]
+    opened = [next(p for p in paths if p.startswith(f"/{kind}?id=")) for kind in ("runs", "models")]
+    assert len(seven) == 7, seven
+    login = browser.new_context(viewport={"width": 1400, "height": 1600}).new_page()
+    page = _logged_in_page(demo_app, browser)
+    found = {}
+    try:
+        open_url(login, demo_app.url)
+        login.evaluate(axe_source)
+        found["login"] = login.evaluate(AXE_RUN)
+        for path in seven + opened:
+            open_url(page, demo_app.url + path)
+            page.evaluate(axe_source)
+            found[path] = page.evaluate(AXE_RUN)
+    finally:
+        page.context.close()
+        login.context.close()
+    assert not {path: issues for path, issues in found.items() if issues}, found

@@ -527,13 +527,15 @@ class Pipeline:
         clone.config = config
         return clone
 
-    def _run_name(self, started: datetime) -> str:
+    def _run_name(self, started: datetime) -> str | None:
+        """The configured run name with {date} and {time} filled in; None leaves the store to
+        name the run "<pipeline> #<n>"."""
         template = self.config.run_name
         if template:
             return template.replace("{date}", started.strftime("%Y_%m_%d")).replace(
                 "{time}", started.strftime("%H_%M_%S_%f")
             )
-        return f"{self.name}-{started.strftime('%Y_%m_%d-%H_%M_%S_%f')}"
+        return None
 
     def __call__(self, *args: Any, **kwargs: Any) -> PipelineRunResponse:
         if current_run() is not None:
@@ -550,7 +552,8 @@ class Pipeline:
             arguments = kwargs
         project = client.active_project
         started = now()
-        run_name = check_path_name(self._run_name(started), "Run name")
+        explicit = self._run_name(started)
+        run_name = None if explicit is None else check_path_name(explicit, "Run name")
         snapshot_config = {
             "pipeline": self.name,
             "parameters": {
@@ -565,7 +568,7 @@ class Pipeline:
         config_json = dumps(snapshot_config)
         run_id = uuid.uuid4()
         store = client.store
-        store.start_run(
+        run_name = store.start_run(
             client.policy,
             run_id=run_id,
             project_id=project.id,

@@ -27,7 +27,7 @@ from zviz_core.store.util import aware, loads, newest_page, pid_alive
 RUN_COLS = (
     "r.id, r.name, r.status, r.project_id, pl.id AS pipeline_id, pl.name AS pipeline_name, "
     "pl.project_id AS pipeline_project_id, pl.created AS pipeline_created, r.snapshot_id, "
-    "r.start_time, r.end_time, r.error, r.created, r.host, r.pid"
+    "r.start_time, r.end_time, r.error, r.created, r.host, r.pid, r.run_number"
 )
 RUN_FROM = "pipeline_runs r JOIN pipelines pl ON pl.id = r.pipeline_id"
 HOST = socket.gethostname()
@@ -58,6 +58,7 @@ def run(row: dict[str, Any]) -> PipelineRunResponse:
         end_time=aware(row["end_time"]),
         error=row["error"],
         created=aware(row["created"]),
+        run_number=row.get("run_number"),
     )
 
 
@@ -266,7 +267,8 @@ def ensure_pipeline(cur: Cursor, project_id: UUID, name: str, now: datetime) -> 
     if found is not None:
         return found
     cur.execute(
-        "INSERT INTO pipelines VALUES ($id, $p, $n, $t) ON CONFLICT (project_id, name) DO NOTHING",
+        "INSERT INTO pipelines (id, project_id, name, created) VALUES ($id, $p, $n, $t) "
+        "ON CONFLICT (project_id, name) DO NOTHING",
         {"id": uuid.uuid4(), "p": project_id, "n": name, "t": now},
     )
     return cur.value(
@@ -325,6 +327,27 @@ def count_runs(cur: Cursor, project_ids: list[UUID], change: int) -> None:
             "ON CONFLICT (project_id) DO UPDATE SET runs = run_counts.runs + $d",
             {"p": key, "d": delta},
         )
+
+
+def next_run_number(cur: Cursor, pipeline_id: UUID) -> int:
+    """Count one more run of the pipeline and return its number (1 for the first)."""
+    return int(
+        cur.value(
+            "UPDATE pipelines SET run_counter = coalesce(run_counter, 0) + 1 WHERE id = $pl "
+            "RETURNING run_counter",
+            {"pl": pipeline_id},
+        )
+    )
+
+
+def automatic_name(cur: Cursor, pipeline_id: UUID, pipeline_name: str) -> tuple[str, int]:
+    """Return ("<pipeline> #<n>", n) for the pipeline's next run, skipping numbers whose name is
+    taken (by a namesake pipeline in another project, or by a run copied in from elsewhere)."""
+    while True:
+        number = next_run_number(cur, pipeline_id)
+        name = f"{pipeline_name} #{number}"
+        if not name_taken(cur, name):
+            return name, number
 
 
 def name_taken(cur: Cursor, name: str) -> bool:
@@ -450,11 +473,14 @@ def insert_run(
     snapshot_id: UUID,
     name: str,
     now: datetime,
+    number: int | None = None,
 ) -> None:
     cur.execute(
         "INSERT INTO pipeline_runs (id, project_id, pipeline_id, snapshot_id, name, status, start_time, "
-        "end_time, error, created, host, pid) VALUES ($id, $p, $pl, $s, $n, 'running', $t, NULL, NULL, $t, $h, $pid)",
+        "end_time, error, created, host, pid, run_number) "
+        "VALUES ($id, $p, $pl, $s, $n, 'running', $t, NULL, NULL, $t, $h, $pid, $num)",
         {
+            "num": number,
             "id": run_id,
             "p": project_id,
             "pl": pipeline_id,

@@ -244,6 +244,17 @@ ALTER TABLE curated_visualizations ADD COLUMN follow_step VARCHAR;
 ALTER TABLE curated_visualizations ADD COLUMN follow_output VARCHAR;
 """
 
+# v12: short automatic run names ("training #6"). Each pipeline counts the runs started for it
+# (a row lock on PostgreSQL hands concurrent starts distinct numbers), and each run keeps its
+# number; runs before v12 have none, and the counters start after them.
+_V12 = """
+ALTER TABLE pipelines ADD COLUMN run_counter INTEGER;
+ALTER TABLE pipeline_runs ADD COLUMN run_number INTEGER;
+UPDATE pipelines SET run_counter = (
+    SELECT count(*) FROM pipeline_runs r WHERE r.pipeline_id = pipelines.id
+);
+"""
+
 MIGRATIONS: list[tuple[int, str]] = [
     (1, _V1),
     (2, _V2),
@@ -256,6 +267,7 @@ MIGRATIONS: list[tuple[int, str]] = [
     (9, _V9),
     (10, _V10),
     (11, _V11),
+    (12, _V12),
 ]
 LATEST = MIGRATIONS[-1][0]
 

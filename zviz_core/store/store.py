@@ -742,14 +742,15 @@ class Store:
         run_id: UUID,
         project_id: UUID,
         pipeline_name: str,
-        run_name: str,
+        run_name: str | None,
         config_json: str,
         config_hash: str,
         started: datetime,
-    ) -> None:
-        """Record a new run (and its pipeline and snapshot on first use); raises
-        EntityExistsError when the run name is taken, AccessDeniedError unless the user may
-        write that pipeline."""
+    ) -> str:
+        """Record a new run (and its pipeline and snapshot on first use) and return its name:
+        `run_name`, or with None the short automatic "<pipeline> #<n>" (n counts the pipeline's
+        runs). Raises EntityExistsError when `run_name` is taken, AccessDeniedError unless the
+        user may write that pipeline."""
         if not policy.write_grants.everything:
             project = self.engine.read(
                 lambda cur: resource_sql.get(cur, OWNER, "project", project_id, None)
@@ -757,13 +758,17 @@ class Store:
             name = project.name if project else str(project_id)
             policy.check_create("pipeline", pipeline_name, name, project_id)
 
-        def write(cur: Cursor) -> None:
-            if run_sql.name_taken(cur, run_name):
+        def write(cur: Cursor) -> str:
+            if run_name is not None and run_sql.name_taken(cur, run_name):
                 raise EntityExistsError(
                     f"A run named '{run_name}' already exists; choose another run_name "
                     "(templates may use {date} and {time})."
                 )
             pipeline_id = run_sql.ensure_pipeline(cur, project_id, pipeline_name, started)
+            if run_name is None:
+                name, number = run_sql.automatic_name(cur, pipeline_id, pipeline_name)
+            else:
+                name, number = run_name, run_sql.next_run_number(cur, pipeline_id)
             snapshot_id = run_sql.ensure_snapshot(
                 cur, project_id, pipeline_id, config_json, config_hash, started
             )
@@ -773,11 +778,13 @@ class Store:
                 project_id=project_id,
                 pipeline_id=pipeline_id,
                 snapshot_id=snapshot_id,
-                name=run_name,
+                name=name,
                 now=started,
+                number=number,
             )
+            return name
 
-        self.write(write, checkpoint=False)
+        return self.write(write, checkpoint=False)
 
     def record_step(
         self, record: Callable[[Cursor], None], background: bool, on_error: Callable[[], None]

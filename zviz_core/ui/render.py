@@ -526,6 +526,7 @@ def _image_renderer(client: Client, viz: ArtifactVisualizationResponse, ctx: _Co
         width="content",
         output_format=fmt if fmt in ("PNG", "JPEG") else "auto",
         caption=None if ctx.in_tile else f"{width} x {height} px",
+        alt=f"Image {posixpath.basename(viz.uri.rstrip('/'))}, {width} x {height} px",
     )
 
 

@@ -499,3 +499,17 @@ def test_bad_config_files_and_options_are_config_errors(client: Client, tmp_path
         )
     with pytest.raises(ConfigError, match="colour"):
         configured.with_options(colour="red")
+
+
+def test_automatic_run_names_are_short_and_counted_per_pipeline(client: Client) -> None:
+    first, second = arithmetic(), arithmetic()
+    assert (first.name, first.run_number) == ("arithmetic #1", 1)
+    assert (second.name, second.run_number) == ("arithmetic #2", 2)
+    named = arithmetic.with_options(run_name="nightly_{date}")()
+    assert named.name.startswith("nightly_") and named.run_number == 3
+    fourth = arithmetic()
+    assert fourth.name == "arithmetic #4"
+    client.delete_pipeline_run(fourth.id)
+    assert arithmetic().name == "arithmetic #5"  # a deleted run's number is not given again
+    assert client.get_pipeline_run("arithmetic #2").id == second.id  # names open runs
+    assert client.get_pipeline_run(second.id).run_number == 2
