@@ -673,3 +673,21 @@ def test_a_deployment_whose_snapshot_the_viewer_cannot_open_says_so_without_an_e
     assert "a snapshot you cannot open" in texts(at, "caption")
     assert not at.error, texts(at, "error")
     assert not [link for link in at.get("page_link") if "snapshots" in link.proto.page]
+
+
+def test_a_run_of_a_pipeline_the_user_may_not_open_links_to_neither(
+    secured: Path, world: World
+) -> None:
+    """Granted one run only, carol sees its page, and its pipeline and snapshot as plain words
+    instead of links that end on "not found"."""
+    config = yaml.safe_load(secured.read_text(encoding="utf-8"))
+    config["access"]["roles"]["runner"] = {"read": [f"pipeline_run:{world.everything_run.id}"]}
+    config["credentials"]["usernames"]["carol"]["roles"] = ["runner"]
+    secured.write_text(yaml.safe_dump(config), encoding="utf-8")
+    at = logged_in(nav.RUNS, "carol", id=world.everything_run.id)
+    assert world.everything_run.name in plain(next(t.value for t in at.title))
+    captions = texts(at, "caption")
+    assert any("(a pipeline you cannot open)" in c for c in captions), captions
+    assert any("a snapshot you cannot open" in c for c in captions), captions
+    assert "Snapshot" not in link_labels(at)
+    assert not [label for label in link_labels(at) if label == "everything"]

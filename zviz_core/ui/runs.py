@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from datetime import UTC, datetime, time
 from typing import Any
 
@@ -342,6 +343,14 @@ def _compare_with(client: Client, run: PipelineRunResponse) -> None:
             st.caption("Pick up to five runs.")
 
 
+def _readable(get: Callable[[Any], Any], key: Any) -> bool:
+    try:
+        get(key)
+    except EntityNotFoundError:
+        return False
+    return True
+
+
 def run_detail(client: Client, run_key: str) -> None:
     """Draw one run: facts, configuration, its dashboard, the step graph and the chosen step."""
     nav.link(nav.RUNS, "All runs", icon=":material/arrow_back:")
@@ -353,10 +362,20 @@ def run_detail(client: Client, run_key: str) -> None:
     st.title(md_escape(run.name), anchor=False)
     with st.container(horizontal=True, vertical_alignment="center", key="run-facts"):
         fmt.status_badge(run.status)
-        nav.link(
-            nav.PIPELINES, run.pipeline.name, icon=":material/account_tree:", id=run.pipeline.id
-        )
-        nav.link(nav.SNAPSHOTS, "Snapshot", icon=":material/photo_camera:", id=run.snapshot_id)
+        # A run the user may open can belong to a pipeline or snapshot they may not: no link
+        # then, only what it is (no dead end).
+        if _readable(client.get_pipeline, run.pipeline.id):
+            nav.link(
+                nav.PIPELINES, run.pipeline.name, icon=":material/account_tree:", id=run.pipeline.id
+            )
+        else:
+            st.caption(
+                f"{md_escape(run.pipeline.name)} (a pipeline you cannot open)", width="content"
+            )
+        if _readable(client.get_snapshot, run.snapshot_id):
+            nav.link(nav.SNAPSHOTS, "Snapshot", icon=":material/photo_camera:", id=run.snapshot_id)
+        else:
+            st.caption("a snapshot you cannot open", width="content")
         fmt.caption(
             "started ",
             fmt.At(run.start_time),
