@@ -205,7 +205,7 @@ def profile_spec(frame: pd.DataFrame | pd.Series) -> dict[str, Any]:
     return {
         "$schema": SCHEMA,
         "title": {"text": "Profile", "subtitle": "; ".join(notes), "anchor": "start"},
-        "columns": 3,
+        "columns": 2,
         "concat": charts,
         "config": {"title": {"subtitleFontSize": 10}},
     }
