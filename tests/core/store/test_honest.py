@@ -91,6 +91,16 @@ def test_a_damaged_database_is_one_readable_error_and_takes_no_writes(
     assert "refused:" in done.stdout and "damaged" in done.stdout
 
 
+def _wipe(engine: str, home: Path) -> None:
+    """Delete the store under the running test process (its folder, or its schema)."""
+    if engine == "postgres":
+        with raw_cursor(engine, home) as cur:
+            cur.execute("DROP SCHEMA public CASCADE")
+            cur.execute("CREATE SCHEMA public")
+    else:
+        shutil.rmtree(home)
+
+
 def test_a_store_re_created_under_a_running_process_is_seen(
     client: Client, zviz_home: Path, engine: str
 ) -> None:
@@ -100,12 +110,7 @@ def test_a_store_re_created_under_a_running_process_is_seen(
 
     early()
     assert client.list_pipeline_runs().total == 1
-    if engine == "postgres":
-        with raw_cursor(engine, zviz_home) as cur:
-            cur.execute("DROP SCHEMA public CASCADE")
-            cur.execute("CREATE SCHEMA public")
-    else:
-        shutil.rmtree(zviz_home)
+    _wipe(engine, zviz_home)
     run_python(
         """
         from zviz_core import pipeline, step
@@ -139,12 +144,7 @@ def test_a_write_after_a_re_creation_lands_in_the_new_store(
     """Without any read in between, the first write after a re-creation goes to the new
     store's project, not to the memoised one of the old store."""
     client.create_model("before")
-    if engine == "postgres":
-        with raw_cursor(engine, zviz_home) as cur:
-            cur.execute("DROP SCHEMA public CASCADE")
-            cur.execute("CREATE SCHEMA public")
-    else:
-        shutil.rmtree(zviz_home)
+    _wipe(engine, zviz_home)
     run_python("from zviz_core import Client; Client().create_model('other')", zviz_home)
     client.create_model("after")
     assert {m.name for m in client.list_models().items} == {"other", "after"}
