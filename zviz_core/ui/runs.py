@@ -280,7 +280,7 @@ def _metric_table(client: Client, runs: list[PipelineRunResponse], columns: list
             )
         else:
             st.caption(
-                f"Select {MIN_COMPARED} to {MAX_COMPARED} rows to compare them.", width="content"
+                f"Pick {MIN_COMPARED} to {MAX_COMPARED} rows to compare them.", width="content"
             )
 
 
