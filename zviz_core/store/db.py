@@ -94,6 +94,11 @@ class DuckCursor(Cursor):
     def fetchall(self) -> list[tuple[Any, ...]]:
         return self._con.fetchall()
 
+    def changed(self, sql: str, params: Params = None) -> int:
+        self._con.execute(sql, params if params is not None else [])
+        row = self._con.fetchone()
+        return int(row[0]) if row else 0
+
     def fetchone(self) -> tuple[Any, ...] | None:
         return self._con.fetchone()
 

@@ -87,6 +87,11 @@ class Cursor(ABC):
             for r in self.rows(f"SELECT id FROM {table} WHERE id = ANY($ids)", {"ids": list(ids)})
         ]
 
+    @abstractmethod
+    def changed(self, sql: str, params: Params = None) -> int:
+        """Run an INSERT, UPDATE or DELETE and return how many rows it changed (cheaper than
+        RETURNING, which costs DuckDB about 2 ms a statement)."""
+
     def rows(self, sql: str, params: Params = None) -> list[tuple]:
         return self.execute(sql, params).fetchall()
 

@@ -119,6 +119,10 @@ class PgCursor(Cursor):
             self._cur.execute(_pyformat(sql, isinstance(params, dict)), params)
         return self
 
+    def changed(self, sql: str, params: Params = None) -> int:
+        self.execute(sql, params)
+        return max(self._cur.rowcount, 0)
+
     def lock_rows(self, table: str, ids: Any, share: bool = False) -> list[Any]:
         mode = "FOR SHARE" if share else "FOR UPDATE"
         found = self.rows(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC
 from typing import Any
 from uuid import UUID
 
@@ -276,66 +275,58 @@ def create_checked(
     target: tuple[str, str, str],
     project_id: UUID | None,
 ) -> CuratedVisualizationResponse | None:
-    """Insert a tile in two statements when every check passes: the visualization is readable,
-    its resource writable and in the same project (and `project_id`, if given), the pair is
-    new and the display order free. None when any check fails (nothing was written); the
-    caller then runs the checks one by one to name the reason.
+    """Insert a tile when every check passes: the visualization is readable, its resource
+    writable and in the same project (and `project_id`, if given), the pair is new and the
+    display order free. None when any check fails (nothing was written); the caller then runs
+    the checks one by one to name the reason.
 
-    `target` is the resource's (table, alias, project column); `values` holds the tile's own
-    fields (id, rt, rid, n, o, s, t) and gains what it copies from its source.
+    Three point reads and the insert: DuckDB pays for every join and subquery of a combined
+    statement about what a separate statement costs, and point reads stay indexed on a big
+    store. `target` is the resource's (table, alias, project column); `values` holds the
+    tile's own fields (id, v, rt, rid, n, o, s, t).
     """
     table, alias, project = target
     rtype = values["rt"]
     viz_where, params = access.sql("artifact_version", "av")
+    source = cur.dict_row(
+        "SELECT v.type, v.uri, v.position, v.artifact_version_id, av.uri AS folder, "
+        "av.project_id, a.name AS aname, av.version AS aversion, av.run_id, av.run_name "
+        "FROM artifact_visualizations v JOIN artifact_versions av ON av.id = v.artifact_version_id "
+        f"JOIN artifacts a ON a.id = av.artifact_id WHERE v.id = $v AND {viz_where}",
+        {**params, "v": values["v"]},
+    )
+    if source is None or (project_id is not None and project_id != source["project_id"]):
+        return None
     read_where, read_params = access.sql(rtype, alias)
     write_where, write_params = access.sql(rtype, alias, "write")
-    order_check = (
-        ", EXISTS (SELECT 1 FROM curated_visualizations o WHERE o.resource_id = $rid "
-        "AND o.resource_type = $rt AND o.display_order = $o) AS order_taken"
-        if values["o"] is not None
-        else ", FALSE AS order_taken"
+    target_project = cur.value(
+        f"SELECT {project} FROM {table} {alias} WHERE {alias}.id = $rid AND {read_where} "
+        f"AND {write_where}",
+        {**read_params, **write_params, "rid": values["rid"]},
     )
-    row = cur.dict_row(
-        "SELECT v.id, v.type, v.uri, v.position, v.artifact_version_id, av.uri AS folder, "
-        "av.project_id, a.name AS aname, av.version AS aversion, av.run_id, r.name AS rname, "
-        f"(SELECT {project} FROM {table} {alias} WHERE {alias}.id = $rid AND {read_where} "
-        f"AND {write_where}) AS target_project, "
-        "EXISTS (SELECT 1 FROM curated_visualizations o WHERE o.artifact_visualization_id = $v "
-        f"AND o.resource_id = $rid AND o.resource_type = $rt) AS pair_taken{order_check} "
-        "FROM artifact_visualizations v JOIN artifact_versions av ON av.id = v.artifact_version_id "
-        "JOIN artifacts a ON a.id = av.artifact_id LEFT JOIN pipeline_runs r ON r.id = av.run_id "
-        f"WHERE v.id = $v AND {viz_where}",
-        {
-            **params,
-            **read_params,
-            **write_params,
-            "v": values["v"],
-            "rid": values["rid"],
-            "rt": rtype,
-            **({"o": values["o"]} if values["o"] is not None else {}),
-        },
+    if target_project != source["project_id"]:
+        return None
+    order = values["o"]
+    taken = cur.row(
+        "SELECT count(*) FILTER (WHERE o.artifact_visualization_id = $v), "
+        "count(*) FILTER (WHERE o.display_order = $o) FROM curated_visualizations o "
+        "WHERE o.resource_id = $rid AND o.resource_type = $rt",
+        {"v": values["v"], "o": -1 if order is None else order, "rid": values["rid"], "rt": rtype},
     )
-    if (
-        row is None
-        or row["target_project"] is None
-        or row["target_project"] != row["project_id"]
-        or (project_id is not None and project_id != row["project_id"])
-        or row["pair_taken"]
-        or row["order_taken"]
-    ):
+    if taken is None or taken[0] or (order is not None and taken[1]):
         return None
     full = {
         **values,
-        "p": row["project_id"],
-        "av": row["artifact_version_id"],
-        "vtype": row["type"],
-        "vuri": row["uri"],
-        "vpos": row["position"],
-        "vfolder": row["folder"],
-        "aname": row["aname"],
-        "aversion": row["aversion"],
-        "run": row["run_id"],
-        "rname": row["rname"],
+        "p": source["project_id"],
+        "av": source["artifact_version_id"],
+        "vtype": source["type"],
+        "vuri": source["uri"],
+        "vpos": source["position"],
+        "vfolder": source["folder"],
+        "aname": source["aname"],
+        "aversion": source["aversion"],
+        "run": source["run_id"],
+        "rname": source["run_name"],
     }
     cur.execute(_INSERT, full)
     # The visualization was read through its artifact version's filter, so its source is
@@ -425,51 +416,51 @@ def update_writable(
     `expected_updated`, if it was last changed then, and a new display order is free) and
     return it; None when nothing was changed.
 
-    The free-order check is part of the statement, which is safe where writers take turns
-    (`Cursor.writers_take_turns`); elsewhere the caller holds the resource's lock first.
+    The tile is read, then updated only if it is still as read, so a concurrent change makes
+    this return None rather than overwrite it. Where writers overlap
+    (not `Cursor.writers_take_turns`), the caller holds the resource's lock first, which keeps
+    the free-order check true until the update.
     """
     if set(changes) - _FIELDS:
         raise ValueError(f"tiles have no fields {sorted(set(changes) - _FIELDS)}")
     where, params = access.sql("curated", "c", "write")
-    sets = ", ".join([*(f"{k} = ${k}" for k in changes), "updated = $t"])
-    cond = f"c.id = $key AND {where}"
-    values = {**params, **changes, "t": now, "key": key}
-    if expected_updated is not None:
-        cond += " AND c.updated = $expected"
-        values["expected"] = expected_updated.astimezone(UTC).replace(tzinfo=None)
-    if changes.get("display_order") is not None:
-        cond += (
-            " AND NOT EXISTS (SELECT 1 FROM curated_visualizations o WHERE o.resource_id = "
-            "c.resource_id AND o.resource_type = c.resource_type AND o.display_order = "
-            "$display_order AND o.id <> c.id)"
-        )
-    source_where, _ = access.sql("artifact_version", "_src")
-    if source_where == "TRUE":
-        # Every source is readable to this user: the row comes back with the update.
-        row = cur.dict_row(
-            f"UPDATE curated_visualizations AS c SET {sets} WHERE {cond} "
-            f"RETURNING {TILE_COLS}, TRUE AS run_readable",
-            values,
-        )
-        if row is None:
-            return None
-        [row] = followed(cur, access, [row])
-        return tile(row)
-    changed = cur.value(
-        f"UPDATE curated_visualizations AS c SET {sets} WHERE {cond} RETURNING c.id", values
+    columns, extra = _columns(access)
+    row = cur.dict_row(
+        f"SELECT {columns} FROM curated_visualizations c WHERE c.id = $key AND {where}",
+        {**params, **extra, "key": key},
     )
-    return None if changed is None else get(cur, access, key)
+    if row is None:
+        return None
+    if expected_updated is not None and aware(row["updated"]) != expected_updated:
+        return None
+    order = changes.get("display_order")
+    if (
+        order is not None
+        and order != row["display_order"]
+        and order_taken(cur, row["resource_type"], row["resource_id"], order, except_id=key)
+    ):
+        return None
+    sets = ", ".join([*(f"{k} = ${k}" for k in changes), "updated = $t"])
+    done = cur.changed(
+        f"UPDATE curated_visualizations SET {sets} WHERE id = $key AND updated = $seen",
+        {**changes, "t": now, "key": key, "seen": row["updated"]},
+    )
+    if not done:
+        return None
+    row.update(changes, updated=now)
+    [row] = followed(cur, access, [row])
+    return tile(row)
 
 
 def delete_writable(cur: Cursor, access: AccessPolicy, key: UUID) -> bool:
     """Delete a tile if the user may write its resource; False when nothing was deleted."""
     where, params = access.sql("curated", "c", "write")
     return (
-        cur.value(
-            f"DELETE FROM curated_visualizations AS c WHERE c.id = $key AND {where} RETURNING c.id",
+        cur.changed(
+            f"DELETE FROM curated_visualizations AS c WHERE c.id = $key AND {where}",
             {**params, "key": key},
         )
-        is not None
+        > 0
     )
 
 
