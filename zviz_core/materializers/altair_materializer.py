@@ -20,7 +20,7 @@ class AltairChartMaterializer(BaseMaterializer):
         with alt.data_transformers.disable_max_rows():
             spec = data.to_dict()
         with self.artifact_store.open(self.path(FILENAME), "w") as fh:
-            json.dump(spec, fh)
+            fh.write(json.dumps(spec))
 
     def load(self, data_type: type) -> Any:
         with self.artifact_store.open(self.path(FILENAME), "r") as fh:

@@ -82,7 +82,8 @@ class PandasMaterializer(BaseMaterializer):
 
             spec = self.path("profile.json")
             with self.artifact_store.open(spec, "w") as fh:
-                json.dump(profile_spec(data), fh, allow_nan=False, default=str)
+                # One write: json.dump writes each token through the file layer.
+                fh.write(json.dumps(profile_spec(data), allow_nan=False, default=str))
             out[spec] = VisualizationType.VEGA_LITE
         return out
 

@@ -82,6 +82,10 @@ class Cursor(ABC):
         updates only) and return the ids that exist. A check followed by a write then cannot
         race a concurrent delete. DuckDB's writers take turns at the gate, so there it only
         reads."""
+        if len(ids) == 1:  # a point read: a list parameter costs DuckDB a scan
+            return [
+                r[0] for r in self.rows(f"SELECT id FROM {table} WHERE id = $id", {"id": ids[0]})
+            ]
         return [
             r[0]
             for r in self.rows(f"SELECT id FROM {table} WHERE id = ANY($ids)", {"ids": list(ids)})

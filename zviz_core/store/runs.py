@@ -322,6 +322,12 @@ def count_runs(cur: Cursor, project_ids: list[UUID], change: int) -> None:
     for key in project_ids:
         per[key] = per.get(key, 0) + change
     for key, delta in per.items():
+        # Where writers take turns, an update and (the first time) an insert cost DuckDB less
+        # than its upsert.
+        if cur.writers_take_turns and cur.changed(
+            "UPDATE run_counts SET runs = runs + $d WHERE project_id = $p", {"p": key, "d": delta}
+        ):
+            continue
         cur.execute(
             "INSERT INTO run_counts (project_id, runs) VALUES ($p, $d) "
             "ON CONFLICT (project_id) DO UPDATE SET runs = run_counts.runs + $d",
@@ -331,6 +337,21 @@ def count_runs(cur: Cursor, project_ids: list[UUID], change: int) -> None:
 
 def next_run_number(cur: Cursor, pipeline_id: UUID) -> int:
     """Count one more run of the pipeline and return its number (1 for the first)."""
+    if cur.writers_take_turns:  # a read and a plain update: DuckDB's RETURNING costs ~2 ms
+        number = (
+            int(
+                cur.value(
+                    "SELECT coalesce(run_counter, 0) FROM pipelines WHERE id = $pl",
+                    {"pl": pipeline_id},
+                )
+                or 0
+            )
+            + 1
+        )
+        cur.execute(
+            "UPDATE pipelines SET run_counter = $n WHERE id = $pl", {"n": number, "pl": pipeline_id}
+        )
+        return number
     return int(
         cur.value(
             "UPDATE pipelines SET run_counter = coalesce(run_counter, 0) + 1 WHERE id = $pl "
@@ -381,12 +402,12 @@ def step_record(
         status = ExecutionStatus.FAILED if error else ExecutionStatus.COMPLETED
         # The row written when the step started (see step_started) is completed; a step whose
         # start was not recorded is inserted whole.
-        updated = cur.value(
+        updated = cur.changed(
             "UPDATE step_runs SET status = $s, end_time = $end, error = $e, config = $c "
-            "WHERE id = $id RETURNING id",
+            "WHERE id = $id",
             {"s": status.value, "end": finished, "e": error, "c": config_json, "id": step_id},
         )
-        if updated is None:
+        if not updated:
             insert_step(
                 cur,
                 step_id=step_id,
