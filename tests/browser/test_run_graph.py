@@ -71,7 +71,7 @@ def graph_app(chromium_path: str, tmp_path_factory: pytest.TempPathFactory) -> I
 def _node_positions(page: Any) -> dict[str, tuple[float, float]]:
     """Where each node's centre is on screen, by its accessible name."""
     found = {}
-    for node in page.locator(f"{CHART} [role=graphics-symbol][aria-label]").all():
+    for node in page.locator(f"{CHART} [role=button][aria-label]").all():
         box = node.bounding_box()
         if box:
             found[node.get_attribute("aria-label")] = (
@@ -118,6 +118,66 @@ def test_clicking_a_step_node_opens_that_step(graph_app: Server, new_context) ->
     )
     settle(page)
     assert "step=load" in page.url and _open_step_heading(page) == "load"
+    assert not no_exception_shown(page)
+
+
+def _focused_label(page: Any) -> str | None:
+    return page.evaluate(
+        "() => document.activeElement && document.activeElement.closest"
+        f"('{CHART}') ? document.activeElement.getAttribute('aria-label') : null"
+    )
+
+
+def test_the_keyboard_reaches_every_node_and_enter_or_space_opens_its_step(
+    graph_app: Server, new_context
+) -> None:
+    from playwright.sync_api import expect
+
+    run = graph_app.info["run"]
+    page = new_context().new_page()
+    open_url(page, f"{graph_app.url}/runs?id={run.id}")
+    page.locator(CHART).wait_for()
+    settle(page)
+    assert _open_step_heading(page) == "total"
+    for _ in range(80):
+        page.keyboard.press("Tab")
+        if _focused_label(page):
+            break
+    load = page.get_by_role("button", name="Step load, completed; opens the step", exact=True)
+    expect(load).to_be_focused()
+    outline = page.evaluate("() => getComputedStyle(document.activeElement).outlineStyle")
+    assert outline not in ("", "none")
+    # Tab and the arrow keys walk the nodes in order: a step, then its outputs.
+    page.keyboard.press("Tab")
+    expect(
+        page.get_by_role(
+            "button",
+            name="Output output of step load, artifact arithmetic::load::output version 1; "
+            "opens step load",
+            exact=True,
+        )
+    ).to_be_focused()
+    page.keyboard.press("ArrowRight")
+    double = page.get_by_role("button", name="Step double, completed; opens the step", exact=True)
+    expect(double).to_be_focused()
+    page.keyboard.press("Enter")
+    settle(page)
+    assert "step=double" in page.url
+    assert _open_step_heading(page) == "double"
+    # The node keeps the focus through the rerun, so the walk goes on from there.
+    expect(double).to_be_focused()
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("ArrowRight")
+    total = page.get_by_role("button", name="Step total, failed; opens the step", exact=True)
+    expect(total).to_be_focused()
+    page.keyboard.press(" ")
+    settle(page)
+    assert "step=total" in page.url
+    assert _open_step_heading(page) == "total"
+    # Each opening is a history entry, as a click's is.
+    page.go_back()
+    settle(page)
+    assert "step=double" in page.url and _open_step_heading(page) == "double"
     assert not no_exception_shown(page)
 
 

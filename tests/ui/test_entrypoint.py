@@ -117,6 +117,29 @@ def test_screens_do_not_touch_the_database_or_unsafe_html() -> None:
         assert "unsafe_allow_html=True" not in text, path
 
 
+def test_the_one_script_of_ours_in_the_app_page_writes_no_markup() -> None:
+    # A components.v2 script runs in the app page, beside the login cookie: only our own,
+    # and it handles names (untrusted) as data, never as markup or code.
+    screens = [APP, *sorted((ROOT / "app_pages").glob("*.py"))]
+    ui = sorted((ROOT / "zviz_core" / "ui").glob("*.py"))
+    scripted = [path.name for path in [*screens, *ui] if "components.v2" in path.read_text()]
+    assert scripted == ["graph_keys.py"]
+    from zviz_core.ui import graph_keys
+
+    for sink in (
+        "innerHTML",
+        "outerHTML",
+        "insertAdjacentHTML",
+        "document.write",
+        "eval(",
+        "Function(",
+        "import(",
+        "fetch(",
+        "src",
+    ):
+        assert sink not in graph_keys.SCRIPT, sink
+
+
 def test_every_page_is_reachable_by_its_url_path(open_page) -> None:
     from zviz_core.ui import nav
 

@@ -89,6 +89,10 @@ def test_the_graph_draws_every_step_and_the_list_names_the_failure(open_page, fa
     assert nodes["fit"]["status"] == "failed" and nodes["fit"]["selected"]
     assert nodes["prepare"]["x"] < nodes["fit"]["x"]
     assert nodes["fit"]["description"] == "Step fit, failed; opens the step"
+    # The keyboard's way in: each node, by its accessible name, opens its step.
+    keys = json.loads(at.get("bidi_component")[0].proto.json)
+    assert keys["targets"]["Step fit, failed; opens the step"] == "fit"
+    assert set(keys["targets"].values()) == {"prepare", "fit"}
     steps = at.get("button_group")[0]
     labels = [plain(o) for o in steps.options]
     assert labels == ["prepare", "fit (failed)"]

@@ -127,6 +127,12 @@ def layout(steps: dict[str, StepRunResponse]) -> tuple[list[dict[str, Any]], lis
     return nodes, edges
 
 
+def targets(steps: dict[str, StepRunResponse]) -> dict[str, str]:
+    """The step each node opens, by the node's accessible name (its description)."""
+    nodes, _ = layout(steps)
+    return {node["description"]: node["step"] for node in nodes}
+
+
 def _edge(start: tuple[float, float], end: tuple[float, float]) -> dict[str, float]:
     return {"x": start[0] + 0.42, "y": start[1], "x2": end[0] - 0.42, "y2": end[1]}
 

@@ -16,7 +16,7 @@ from zviz_core.enums import ExecutionStatus, VisualizationResourceTypes
 from zviz_core.errors import EntityNotFoundError
 from zviz_core.metrics import best_and_worst, direction
 from zviz_core.models import PipelineRunResponse, StepRunResponse
-from zviz_core.ui import empty, fmt, graph, lists, nav, tiles
+from zviz_core.ui import empty, fmt, graph, graph_keys, lists, nav, tiles
 from zviz_core.ui.artifacts import artifact_version_view
 from zviz_core.ui.compare import compare_query
 from zviz_core.ui.notices import contained, md_escape
@@ -405,12 +405,16 @@ def _graph_clicked(key: str) -> None:
     points = (chosen or {}).get("selection", {}).get(graph.SELECTION) or []
     step_name = points[0].get("step") if points else None
     if step_name:
-        nav.set_params(step=step_name, artifact=None, viz=None)
+        _open_step(step_name)
+
+
+def _open_step(step_name: str) -> None:
+    nav.set_params(step=step_name, artifact=None, viz=None)
 
 
 def steps_section(client: Client, run_id: Any, was_running: bool) -> None:
-    """Draw a run's steps: the graph (a click on a node opens its step), the step list (the
-    keyboard's and small screens' way to the same steps) and the chosen step."""
+    """Draw a run's steps: the graph (a click, or Enter on a focused node, opens its step), the
+    step list (small screens' way to the same steps) and the chosen step."""
     st.subheader("Steps", anchor=False)
     with contained(what="The steps"):
         run = client.get_pipeline_run(run_id)
@@ -427,7 +431,8 @@ def steps_section(client: Client, run_id: Any, was_running: bool) -> None:
         chosen = _chosen_step(steps, run.id)
         # On a phone the graph's labels would overlap: there the step list below replaces it.
         st.html(
-            f"<style>@media (max-width: {PHONE_PX}px) {{ .st-key-run-graph {{ display: none }} }}</style>"
+            f"<style>@media (max-width: {PHONE_PX}px) {{ .st-key-run-graph {{ display: none }} }}"
+            f"{graph_keys.FOCUS_STYLE}</style>"
         )
         with st.container(border=True, key="run-graph"):
             chart, natural_px = graph.chart(steps, chosen)
@@ -440,10 +445,12 @@ def steps_section(client: Client, run_id: Any, was_running: bool) -> None:
                 # A small graph keeps its own size; a wide one fits the page (zoom to read).
                 width="content" if natural_px <= graph.MAX_NATURAL_PX else "stretch",
                 alt=f"Graph of the {len(steps)} steps of run {run.name}, with their inputs "
-                "and outputs; the step list below opens the same steps.",
+                "and outputs; Tab or the arrow keys move between its nodes, Enter opens one.",
             )
+            graph_keys.keyboard_access(str(run.id), graph.targets(steps), _open_step)
             st.caption(
-                "Click a step to open it; scroll to zoom, drag to pan, double-click to reset.",
+                "Click a step, or Tab to it and press Enter, to open it; scroll to zoom, drag to "
+                "pan, double-click to reset.",
             )
         key = f"step-{run.id}"
         st.session_state[key] = chosen
