@@ -110,7 +110,9 @@ def _sql_steps(runs: int, versions: int, tiles: int, pipelines: int) -> list[str
                        '{"enable_artifact_visualization": null, "parameters": {}, "pipeline": "'
                        || name || '", "steps": {}}' AS cfg
                 FROM g_pipes)""",
-        # runs: one a minute; run i holds artifact versions i, i + N, i + 2N, ... (one per step)
+        # runs: one a minute; run i holds artifact versions i, i + N, i + 2N, ... (one per step).
+        # Rows go in in time order, as a store's writers append them: the physical order decides
+        # how far a scan reads before it finds the newest rows or a search's first matches.
         f"""CREATE TEMP TABLE g_runs AS
             SELECT i, uuid() AS id, i % {pipelines} AS p,
                    $base + to_seconds(i * 60) + to_microseconds((random() * 5e6)::BIGINT) AS start,
@@ -126,7 +128,7 @@ def _sql_steps(runs: int, versions: int, tiles: int, pipelines: int) -> list[str
                    CASE WHEN r.failed THEN 'RuntimeError: synthetic failure after the last step'
                    END,
                    r.start, NULL, NULL
-            FROM g_runs r JOIN g_pipes pp ON pp.p = r.p""",
+            FROM g_runs r JOIN g_pipes pp ON pp.p = r.p ORDER BY r.start""",
         # one step per artifact version
         f"""CREATE TEMP TABLE g_av AS
             SELECT j, j % {n} AS i, j // {n} AS pos, (j // {n}) % 4 AS kind,
@@ -141,7 +143,7 @@ def _sql_steps(runs: int, versions: int, tiles: int, pipelines: int) -> list[str
             SELECT step_id, run_id, step, pos, 'completed', step_start,
                    step_start + to_microseconds((1e6 + random() * 1.5e6)::BIGINT), NULL,
                    '{"enable_artifact_visualization": true, "parameters": {}}'
-            FROM g_steps""",
+            FROM g_steps ORDER BY step_start, j""",
         f"""INSERT INTO step_inputs
             SELECT a.step_id, 'data', b.id FROM g_av a JOIN g_av b ON b.j = a.j - {n}
             WHERE a.pos > 0""",
@@ -157,14 +159,16 @@ def _sql_steps(runs: int, versions: int, tiles: int, pipelines: int) -> list[str
                    k.materializer, s.run_id, s.step_id, 'output', k.metadata,
                    s.step_start + INTERVAL 2 SECOND
             FROM g_steps s JOIN g_arts ga ON ga.p = s.p AND ga.pos = s.pos
-            JOIN g_kinds k ON k.kind = s.kind""",
+            JOIN g_kinds k ON k.kind = s.kind
+            ORDER BY s.step_start, s.j""",
         """UPDATE artifacts SET latest_version = v.n
             FROM (SELECT artifact_id, max(version) AS n FROM artifact_versions GROUP BY 1) v
             WHERE v.artifact_id = artifacts.id""",
         """CREATE TEMP TABLE g_viz AS
             SELECT uuid() AS id, a.j, a.id AS av_id, v.position, v.type, v.uri
             FROM g_av a JOIN g_sviz v ON v.kind = a.kind""",
-        """INSERT INTO artifact_visualizations SELECT id, av_id, position, type, uri FROM g_viz""",
+        """INSERT INTO artifact_visualizations SELECT v.id, v.av_id, v.position, v.type, v.uri
+            FROM g_viz v JOIN g_steps s ON s.j = v.j ORDER BY s.step_start, v.j, v.position""",
         # models and deployments, so that every tile target type has rows
         f"""CREATE TEMP TABLE g_models AS
             SELECT m, uuid() AS id FROM range({MODELS}) t(m)""",
