@@ -193,9 +193,14 @@ class _RunContext:
             inputs=inputs,
         )
 
+        announced = False
+
         def announce() -> None:
             # A step still running after a second is shown running (with its inputs and live
-            # log) to readers; a quick one is recorded once, when it ends.
+            # log) to readers; a quick one is recorded once, when it ends. Never called after
+            # the log's final save, so `announced` is settled when the step's record is built.
+            nonlocal announced
+            announced = True
             self.client.store.record_step(started_write, background=True, on_error=lambda: None)
 
         self.current_step, self.pending_metadata = name, []
@@ -213,7 +218,7 @@ class _RunContext:
                 self._save_log(step_id, name, captured)
                 self._discard(written)
                 self._record_failure(
-                    step_id, name, position, started, step_config, inputs, exc, details
+                    step_id, name, position, started, step_config, inputs, exc, details, announced
                 )
                 raise
         self._save_log(step_id, name, captured)
@@ -227,6 +232,7 @@ class _RunContext:
             inputs,
             stored=stored,
             metadata=self.pending_metadata,
+            started_recorded=announced,
         )
         self.pending_metadata = []
         self.client.store.record_step(
@@ -276,6 +282,7 @@ class _RunContext:
         error: str | None = None,
         summary: str | None = None,
         metadata: list[tuple] | None = None,
+        started_recorded: bool = True,
     ) -> Callable[[Any], None]:
         return run_sql.step_record(
             run_id=self.run_id,
@@ -292,6 +299,7 @@ class _RunContext:
             run_name=self.run_name,
             pipeline_name=self.pipeline.name,
             metadata=metadata or [],
+            started_recorded=started_recorded,
         )
 
     def _record_failure(
@@ -304,6 +312,7 @@ class _RunContext:
         inputs: dict[str, UUID],
         exc: BaseException,
         details: str,
+        started_recorded: bool = True,
     ) -> None:
         try:
             self.client.store.flush()
@@ -322,6 +331,7 @@ class _RunContext:
             error=details,
             summary=_error_text(exc),
             metadata=self.pending_metadata,
+            started_recorded=started_recorded,
         )
         self.pending_metadata = []
         try:

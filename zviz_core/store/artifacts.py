@@ -166,7 +166,8 @@ def list_page(
             "WHERE _vt.type = $vtype)"
         )
         params["vtype"] = visualization_type
-    for i, word in enumerate(search_words(search)):
+    words = search_words(search)
+    for i, word in enumerate(words):
         params[f"w{i}"] = word
         scanned.append(
             "(" + " OR ".join(f"strpos(lower({col}), $w{i}) > 0" for col in _SEARCHED) + ")"
@@ -180,7 +181,7 @@ def list_page(
             f"FROM artifacts a WHERE {' AND '.join(['a.project_id = $project_id', *named])}",
             params,
         )
-    elif search_words(search):
+    elif words:
         # A search counts its matches up to SEARCH_CAP only: past that, a count would read
         # every version of a big store, and "10,000+" tells the user as much.
         found = int(

@@ -392,17 +392,21 @@ def step_record(
     run_name: str | None = None,
     pipeline_name: str | None = None,
     metadata: Sequence[metric_sql.Row] = (),
+    started_recorded: bool = True,
 ) -> Callable[[Cursor], None]:
     """The write that records a finished step: its row, input edges, artifact versions and
     the metrics and metadata it produced; with an error (the step's traceback), the step and
-    its run as failed, the run saying `summary` (the error's last line)."""
+    its run as failed, the run saying `summary` (the error's last line).
+
+    `started_recorded` False says no `step_started` write was queued for this step, so its
+    row is inserted whole without first trying to complete it."""
 
     def write(cur: Cursor) -> None:
         _require_run(cur, run_id, name)
         status = ExecutionStatus.FAILED if error else ExecutionStatus.COMPLETED
         # The row written when the step started (see step_started) is completed; a step whose
         # start was not recorded is inserted whole.
-        updated = cur.changed(
+        updated = started_recorded and cur.changed(
             "UPDATE step_runs SET status = $s, end_time = $end, error = $e, config = $c "
             "WHERE id = $id",
             {"s": status.value, "end": finished, "e": error, "c": config_json, "id": step_id},

@@ -385,13 +385,18 @@ def update(cur: Cursor, key: UUID, changes: dict, now: Any) -> None:
     """Set the given fields (display_name, display_order, layout_size) of a tile."""
     if not changes:
         return
-    if set(changes) - _FIELDS:
-        raise ValueError(f"tiles have no fields {sorted(set(changes) - _FIELDS)}")
-    sets = ", ".join(f"{k} = ${k}" for k in changes)
     cur.execute(
-        f"UPDATE curated_visualizations SET {sets}, updated = $t WHERE id = $id",
+        f"UPDATE curated_visualizations SET {_sets(changes)} WHERE id = $id",
         {**changes, "t": now, "id": key},
     )
+
+
+def _sets(changes: dict) -> str:
+    """The SET list for a tile's changed fields and its `updated` time ($t); raises
+    ValueError for a field tiles do not have."""
+    if set(changes) - _FIELDS:
+        raise ValueError(f"tiles have no fields {sorted(set(changes) - _FIELDS)}")
+    return ", ".join([*(f"{k} = ${k}" for k in changes), "updated = $t"])
 
 
 def serialize_resource_of(cur: Cursor, key: UUID) -> None:
@@ -421,8 +426,7 @@ def update_writable(
     (not `Cursor.writers_take_turns`), the caller holds the resource's lock first, which keeps
     the free-order check true until the update.
     """
-    if set(changes) - _FIELDS:
-        raise ValueError(f"tiles have no fields {sorted(set(changes) - _FIELDS)}")
+    sets = _sets(changes)
     where, params = access.sql("curated", "c", "write")
     columns, extra = _columns(access)
     row = cur.dict_row(
@@ -440,7 +444,6 @@ def update_writable(
         and order_taken(cur, row["resource_type"], row["resource_id"], order, except_id=key)
     ):
         return None
-    sets = ", ".join([*(f"{k} = ${k}" for k in changes), "updated = $t"])
     done = cur.changed(
         f"UPDATE curated_visualizations SET {sets} WHERE id = $key AND updated = $seen",
         {**changes, "t": now, "key": key, "seen": row["updated"]},
