@@ -258,22 +258,20 @@ def step_run_id(cur: Cursor, access: AccessPolicy, step_id: UUID) -> UUID | None
     )
 
 
-def ensure_pipeline(cur: Cursor, project_id: UUID, name: str, now: datetime) -> UUID:
+def ensure_pipeline(cur: Cursor, project_id: UUID, name: str, now: datetime) -> tuple[UUID, int]:
     """The id of a pipeline by name in a project, created if it does not exist yet (by this
-    writer or a concurrent one)."""
-    found = cur.value(
-        "SELECT id FROM pipelines WHERE project_id = $p AND name = $n", {"p": project_id, "n": name}
-    )
+    writer or a concurrent one), and how many runs it has numbered (its run counter)."""
+    query = "SELECT id, coalesce(run_counter, 0) FROM pipelines WHERE project_id = $p AND name = $n"
+    found = cur.row(query, {"p": project_id, "n": name})
     if found is not None:
-        return found
+        return found[0], int(found[1])
     cur.execute(
         "INSERT INTO pipelines (id, project_id, name, created) VALUES ($id, $p, $n, $t) "
         "ON CONFLICT (project_id, name) DO NOTHING",
         {"id": uuid.uuid4(), "p": project_id, "n": name, "t": now},
     )
-    return cur.value(
-        "SELECT id FROM pipelines WHERE project_id = $p AND name = $n", {"p": project_id, "n": name}
-    )
+    key, counter = cur.row(query, {"p": project_id, "n": name})
+    return key, int(counter)
 
 
 def ensure_snapshot(
@@ -335,23 +333,15 @@ def count_runs(cur: Cursor, project_ids: list[UUID], change: int) -> None:
         )
 
 
-def next_run_number(cur: Cursor, pipeline_id: UUID) -> int:
-    """Count one more run of the pipeline and return its number (1 for the first)."""
-    if cur.writers_take_turns:  # a read and a plain update: DuckDB's RETURNING costs ~2 ms
-        number = (
-            int(
-                cur.value(
-                    "SELECT coalesce(run_counter, 0) FROM pipelines WHERE id = $pl",
-                    {"pl": pipeline_id},
-                )
-                or 0
-            )
-            + 1
-        )
+def next_run_number(cur: Cursor, pipeline_id: UUID, counter: int) -> int:
+    """Count one more run of the pipeline and return its number (1 for the first); `counter`
+    is its run counter as read in this transaction."""
+    if cur.writers_take_turns:  # nobody else changed it since: a plain update, no RETURNING
         cur.execute(
-            "UPDATE pipelines SET run_counter = $n WHERE id = $pl", {"n": number, "pl": pipeline_id}
+            "UPDATE pipelines SET run_counter = $n WHERE id = $pl",
+            {"n": counter + 1, "pl": pipeline_id},
         )
-        return number
+        return counter + 1
     return int(
         cur.value(
             "UPDATE pipelines SET run_counter = coalesce(run_counter, 0) + 1 WHERE id = $pl "
@@ -361,14 +351,17 @@ def next_run_number(cur: Cursor, pipeline_id: UUID) -> int:
     )
 
 
-def automatic_name(cur: Cursor, pipeline_id: UUID, pipeline_name: str) -> tuple[str, int]:
+def automatic_name(
+    cur: Cursor, pipeline_id: UUID, pipeline_name: str, counter: int
+) -> tuple[str, int]:
     """Return ("<pipeline> #<n>", n) for the pipeline's next run, skipping numbers whose name is
-    taken (by a namesake pipeline in another project, or by a run copied in from elsewhere)."""
+    taken (by a namesake pipeline in another project, or by a run copied in from elsewhere);
+    `counter` is the pipeline's run counter as read in this transaction."""
     while True:
-        number = next_run_number(cur, pipeline_id)
-        name = f"{pipeline_name} #{number}"
+        counter = next_run_number(cur, pipeline_id, counter)
+        name = f"{pipeline_name} #{counter}"
         if not name_taken(cur, name):
-            return name, number
+            return name, counter
 
 
 def name_taken(cur: Cursor, name: str) -> bool:
@@ -402,7 +395,10 @@ def step_record(
     row is inserted whole without first trying to complete it."""
 
     def write(cur: Cursor) -> None:
-        _require_run(cur, run_id, name)
+        # Where writers take turns, the step's own write checks that its run still exists
+        # (a completed row implies it: a run's steps go with it).
+        if not cur.writers_take_turns:
+            _require_run(cur, run_id, name)
         status = ExecutionStatus.FAILED if error else ExecutionStatus.COMPLETED
         # The row written when the step started (see step_started) is completed; a step whose
         # start was not recorded is inserted whole.
@@ -412,7 +408,7 @@ def step_record(
             {"s": status.value, "end": finished, "e": error, "c": config_json, "id": step_id},
         )
         if not updated:
-            insert_step(
+            _insert_step_of_run(
                 cur,
                 step_id=step_id,
                 run_id=run_id,
@@ -451,10 +447,21 @@ def step_record(
 
 def _require_run(cur: Cursor, run_id: UUID, name: str) -> None:
     if not cur.lock_rows("pipeline_runs", [run_id], share=True):
-        raise RunGoneError(
-            f"The run was deleted while it ran, so step '{name}' was not recorded; run the "
-            "pipeline again."
-        )
+        raise _run_gone(name)
+
+
+def _run_gone(name: str) -> RunGoneError:
+    return RunGoneError(
+        f"The run was deleted while it ran, so step '{name}' was not recorded; run the "
+        "pipeline again."
+    )
+
+
+def _insert_step_of_run(cur: Cursor, **fields: Any) -> None:
+    """insert_step; where writers take turns, in one statement that also checks the run still
+    exists (raises RunGoneError if not). Elsewhere the caller has locked the run's row."""
+    if not insert_step(cur, require_run=cur.writers_take_turns, **fields):
+        raise _run_gone(fields["name"])
 
 
 def step_started(
@@ -471,8 +478,9 @@ def step_started(
     it."""
 
     def write(cur: Cursor) -> None:
-        _require_run(cur, run_id, name)
-        insert_step(
+        if not cur.writers_take_turns:
+            _require_run(cur, run_id, name)
+        _insert_step_of_run(
             cur,
             step_id=step_id,
             run_id=run_id,
@@ -567,19 +575,31 @@ def insert_step(
     error: str | None,
     config_json: str,
     inputs: dict[str, UUID],
-) -> None:
-    cur.execute(
-        "INSERT INTO step_runs VALUES ($id, $run, $n, $pos, $s, $start, $end, $e, $c)",
-        {
-            "id": step_id,
-            "run": run_id,
-            "n": name,
-            "pos": position,
-            "s": status.value,
-            "start": start,
-            "end": end,
-            "e": error,
-            "c": config_json,
-        },
-    )
+    require_run: bool = False,
+) -> bool:
+    """Insert a step and its input edges; with `require_run`, only if its run exists.
+    Returns whether it was inserted."""
+    values = {
+        "id": step_id,
+        "run": run_id,
+        "n": name,
+        "pos": position,
+        "s": status.value,
+        "start": start,
+        "end": end,
+        "e": error,
+        "c": config_json,
+    }
+    if require_run:
+        if not cur.changed(
+            "INSERT INTO step_runs SELECT $id, r.id, $n, $pos, $s, $start, $end, $e, $c "
+            "FROM pipeline_runs r WHERE r.id = $run",
+            values,
+        ):
+            return False
+    else:
+        cur.execute(
+            "INSERT INTO step_runs VALUES ($id, $run, $n, $pos, $s, $start, $end, $e, $c)", values
+        )
     cur.insert_rows("step_inputs", [(step_id, k, v) for k, v in inputs.items()])
+    return True

@@ -764,11 +764,11 @@ class Store:
                     f"A run named '{run_name}' already exists; choose another run_name "
                     "(templates may use {date} and {time})."
                 )
-            pipeline_id = run_sql.ensure_pipeline(cur, project_id, pipeline_name, started)
+            pipeline_id, counter = run_sql.ensure_pipeline(cur, project_id, pipeline_name, started)
             if run_name is None:
-                name, number = run_sql.automatic_name(cur, pipeline_id, pipeline_name)
+                name, number = run_sql.automatic_name(cur, pipeline_id, pipeline_name, counter)
             else:
-                name, number = run_name, run_sql.next_run_number(cur, pipeline_id)
+                name, number = run_name, run_sql.next_run_number(cur, pipeline_id, counter)
             snapshot_id = run_sql.ensure_snapshot(
                 cur, project_id, pipeline_id, config_json, config_hash, started
             )
