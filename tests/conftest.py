@@ -2,7 +2,7 @@
 
 The core and access suites run once per engine: on a DuckDB file, and on a fresh database of a
 real PostgreSQL server that the session starts (zviz_testing/pg.py). A test that is about DuckDB's file
-itself is marked `duckdb_only`.
+itself is marked `duckdb_only`; one about PostgreSQL's plans, `postgres_only`.
 """
 
 from __future__ import annotations
@@ -33,6 +33,9 @@ def _top_folder(path: object) -> str:
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "engine" not in metafunc.fixturenames:
+        return
+    if metafunc.definition.get_closest_marker("postgres_only") is not None:
+        metafunc.parametrize("engine", ["postgres"], indirect=True)
         return
     in_suite = _top_folder(metafunc.definition.fspath) in BOTH_ENGINES
     if in_suite and metafunc.definition.get_closest_marker("duckdb_only") is None:
