@@ -280,10 +280,10 @@ def create_checked(
     display order free. None when any check fails (nothing was written); the caller then runs
     the checks one by one to name the reason.
 
-    Three point reads and the insert: DuckDB pays for every join and subquery of a combined
-    statement about what a separate statement costs, and point reads stay indexed on a big
-    store. `target` is the resource's (table, alias, project column); `values` holds the
-    tile's own fields (id, v, rt, rid, n, o, s, t).
+    Three reads (the source, the target, the resource's tiles) and the insert: DuckDB charges
+    about a statement's cost for each join or subquery folded into one statement, so one
+    combined check was slower than these three. `target` is the resource's (table, alias,
+    project column); `values` holds the tile's own fields (id, v, rt, rid, n, o, s, t).
     """
     table, alias, project = target
     rtype = values["rt"]
