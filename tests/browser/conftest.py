@@ -173,7 +173,8 @@ def log_in(page: Any, username: str, password: str, display_name: str) -> None:
 def log_out(page: Any) -> None:
     """Click the sidebar's logout button and wait for the login form."""
     page.get_by_role("button", name="Log out").click()
-    page.get_by_label("Password", exact=True).wait_for()
+    # `.first`: the page being replaced may still show its copy of the form for a moment.
+    page.get_by_label("Password", exact=True).first.wait_for()
     settle(page)
 
 
