@@ -37,7 +37,9 @@ ADMIN = "admin"
 ADMIN_PASSWORD = "bench-admin-password"
 COOKIE_KEY = "bench-only-cookie-key-" + "0123456789abcdef"
 ARTIFACT_QUERY = "report"
-IDLE = "[data-testid=stApp][data-test-script-state=notRunning]"
+IDLE = (
+    "[data-testid=stApp][data-test-script-state=notRunning][data-test-connection-state=CONNECTED]"
+)
 BROWSER_TIMEOUT_MS = 60_000
 SERVER_TIMEOUT_S = 60.0
 MB = 1_000_000
@@ -747,7 +749,7 @@ def streamlit_server(env: dict[str, str], cwd: Path, log: Path) -> Iterator[tupl
 def cold_starts(chromium: str, env: dict[str, str], cwd: Path, work: Path, n: int) -> dict:
     """`n` times: start the server, open it in a fresh browser profile, time the login form,
     then log in as the demo admin and time the dashboard."""
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
     from zviz_core.demo import DEMO_USERS
 
@@ -767,10 +769,12 @@ def cold_starts(chromium: str, env: dict[str, str], cwd: Path, work: Path, n: in
                     with streamlit_server(env, cwd, work / f"streamlit-{i}.log") as (url, t0):
                         results["health_s"].append(time.perf_counter() - t0)
                         page.goto(url)
-                        # `.first`: while a rerun replaces the form, the old copy can still be
-                        # on the page for a moment, and a strict locator then fails.
-                        page.get_by_label("Password", exact=True).first.wait_for(state="visible")
+                        # While a rerun replaces the form, the old copy can still be on the page
+                        # for a moment: wait for the first, then for the page to settle on one.
+                        form = page.get_by_label("Password", exact=True)
+                        form.first.wait_for(state="visible")
                         page.wait_for_selector(IDLE)
+                        expect(form).to_have_count(1, timeout=BROWSER_TIMEOUT_MS)
                         results["login_form_s"].append(time.perf_counter() - t0)
                         page.get_by_label("Username").fill("admin")
                         page.get_by_label("Password", exact=True).fill(password)
