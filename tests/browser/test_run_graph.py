@@ -117,8 +117,13 @@ def test_clicking_a_step_node_opens_that_step(graph_app: Server, new_context) ->
         ]
     )
     settle(page)
-    assert "step=load" in page.url and _open_step_heading(page) == "load"
+    assert _step_is_open(page, "load")
     assert not no_exception_shown(page)
+
+
+def _step_is_open(page: Any, name: str) -> bool:
+    """Whether the URL and the step heading both name step `name`."""
+    return f"step={name}" in page.url and _open_step_heading(page) == name
 
 
 def _focused_label(page: Any) -> str | None:
@@ -162,8 +167,7 @@ def test_the_keyboard_reaches_every_node_and_enter_or_space_opens_its_step(
     expect(double).to_be_focused()
     page.keyboard.press("Enter")
     settle(page)
-    assert "step=double" in page.url
-    assert _open_step_heading(page) == "double"
+    assert _step_is_open(page, "double")
     # The node keeps the focus through the rerun, so the walk goes on from there.
     expect(double).to_be_focused()
     page.keyboard.press("ArrowRight")
@@ -172,12 +176,11 @@ def test_the_keyboard_reaches_every_node_and_enter_or_space_opens_its_step(
     expect(total).to_be_focused()
     page.keyboard.press(" ")
     settle(page)
-    assert "step=total" in page.url
-    assert _open_step_heading(page) == "total"
+    assert _step_is_open(page, "total")
     # Each opening is a history entry, as a click's is.
     page.go_back()
     settle(page)
-    assert "step=double" in page.url and _open_step_heading(page) == "double"
+    assert _step_is_open(page, "double")
     assert not no_exception_shown(page)
 
 

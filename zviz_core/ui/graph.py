@@ -127,9 +127,8 @@ def layout(steps: dict[str, StepRunResponse]) -> tuple[list[dict[str, Any]], lis
     return nodes, edges
 
 
-def targets(steps: dict[str, StepRunResponse]) -> dict[str, str]:
-    """The step each node opens, by the node's accessible name (its description)."""
-    nodes, _ = layout(steps)
+def targets(nodes: list[dict[str, Any]]) -> dict[str, str]:
+    """The step each node of `layout` opens, by the node's accessible name (its description)."""
     return {node["description"]: node["step"] for node in nodes}
 
 
@@ -138,11 +137,10 @@ def _edge(start: tuple[float, float], end: tuple[float, float]) -> dict[str, flo
 
 
 def chart(
-    steps: dict[str, StepRunResponse], selected: str | None = None
+    nodes: list[dict[str, Any]], edges: list[dict[str, Any]], selected: str | None = None
 ) -> tuple[alt.LayerChart, int]:
-    """The graph of a run as a layered chart with a point selection named `node` (fields
-    `step`), and its natural width in pixels."""
-    nodes, edges = layout(steps)
+    """The graph of a run, from its `layout`, as a layered chart with a point selection named
+    `node` (fields `step`), and its natural width in pixels."""
     for node in nodes:
         node["selected"] = node["kind"] == "step" and node["step"] == selected
     first = min((int(n["x"]) for n in nodes), default=0)

@@ -15,7 +15,9 @@ from collections.abc import Callable
 
 import streamlit as st
 
-CONTAINER_CLASS = "st-key-run-graph"
+# The container the graph is drawn in (`st.container(key=CONTAINER_KEY)`), and its class.
+CONTAINER_KEY = "run-graph"
+CONTAINER_CLASS = f"st-key-{CONTAINER_KEY}"
 # The component draws nothing; out of the flow, it adds no gap under the graph.
 KEY_PREFIX = "graph-keys-"
 FOCUS_STYLE = f"""

@@ -431,11 +431,12 @@ def steps_section(client: Client, run_id: Any, was_running: bool) -> None:
         chosen = _chosen_step(steps, run.id)
         # On a phone the graph's labels would overlap: there the step list below replaces it.
         st.html(
-            f"<style>@media (max-width: {PHONE_PX}px) {{ .st-key-run-graph {{ display: none }} }}"
-            f"{graph_keys.FOCUS_STYLE}</style>"
+            f"<style>@media (max-width: {PHONE_PX}px) {{ .{graph_keys.CONTAINER_CLASS} "
+            f"{{ display: none }} }}{graph_keys.FOCUS_STYLE}</style>"
         )
-        with st.container(border=True, key="run-graph"):
-            chart, natural_px = graph.chart(steps, chosen)
+        with st.container(border=True, key=graph_keys.CONTAINER_KEY):
+            nodes, edges = graph.layout(steps)
+            chart, natural_px = graph.chart(nodes, edges, chosen)
             key = f"graph-{run.id}"
             st.altair_chart(
                 chart,
@@ -447,7 +448,7 @@ def steps_section(client: Client, run_id: Any, was_running: bool) -> None:
                 alt=f"Graph of the {len(steps)} steps of run {run.name}, with their inputs "
                 "and outputs; Tab or the arrow keys move between its nodes, Enter opens one.",
             )
-            graph_keys.keyboard_access(str(run.id), graph.targets(steps), _open_step)
+            graph_keys.keyboard_access(str(run.id), graph.targets(nodes), _open_step)
             st.caption(
                 "Click a step, or Tab to it and press Enter, to open it; scroll to zoom, drag to "
                 "pan, double-click to reset.",
