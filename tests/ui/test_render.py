@@ -151,6 +151,29 @@ def test_markdown_with_html_is_not_rendered_as_html(open_page, client: Client) -
     assert "<script" not in shown[0] and "onclick" not in shown[0].replace("&lt;b onclick", "")
 
 
+@pytest.mark.parametrize("text", ["42", "-1.5e3", '"just a <b>string</b>"', "true", "null"])
+def test_a_json_scalar_is_shown_as_json_text(open_page, client: Client, text: str) -> None:
+    # Streamlit's JSON tree takes only objects and arrays: in the browser a scalar reads
+    # "src property must be a valid json object".
+    @step
+    def scalar() -> JSONString:
+        return JSONString(text)
+
+    @pipeline
+    def scalars() -> None:
+        scalar()
+
+    run = client.get_pipeline_run(scalars().id)
+    at = open_page("runs", id=run.id, step="scalar")
+    no_exception(at)
+    assert not at.error
+    assert json.loads(text) not in [json.loads(j.value) for j in at.json], (
+        "handed to the JSON tree, which refuses it"
+    )
+    shown = json.dumps(json.loads(text))
+    assert [(c.value, c.language) for c in at.code if c.value == shown] == [(shown, "json")]
+
+
 def test_image_keeps_its_format_and_natural_size(open_page, run) -> None:
     at = open_page("runs", id=run.id, step="picture")
     no_exception(at)

@@ -572,7 +572,12 @@ def _json_renderer(client: Client, viz: ArtifactVisualizationResponse, ctx: _Con
     expanded: bool | int = True if chars <= JSON_FULLY_EXPANDED_CHARS else 1
     long = chars > SHORT_JSON_CHARS
     box = st.container(height=ctx.height, border=False) if ctx.in_tile and long else st.container()
-    box.json(document, expanded=expanded)
+    if isinstance(document, (dict, list)):
+        box.json(document, expanded=expanded)
+    else:
+        # Streamlit's JSON tree shows only objects and arrays: a bare number, string, true,
+        # false or null reads "src property must be a valid json object" in the browser.
+        box.code(json.dumps(document, ensure_ascii=False), language="json", wrap_lines=True)
 
 
 def _vega(client: Client, viz: ArtifactVisualizationResponse, ctx: _Context) -> None:
