@@ -309,12 +309,14 @@ class Store:
 
     def runs(self, policy: AccessPolicy, **filters: Any) -> tuple[list[PipelineRunResponse], int]:
         """A page of readable runs, newest first (see runs.list_page for the filters)."""
-        return self.read(
-            policy,
-            lambda cur: run_sql.list_page(cur, policy, **filters),
-            "runs",
-            *sorted(filters.items()),
-        )
+
+        def read(cur: Cursor) -> tuple[list[PipelineRunResponse], int]:
+            return run_sql.list_page(cur, policy, **filters)
+
+        found = self.read(policy, read, "runs", *sorted(filters.items()))
+        if any(r.status is ExecutionStatus.RUNNING for r in found[0]):
+            found = self.engine.read(read)  # as for run(): a process may have died since
+        return found
 
     def steps(self, policy: AccessPolicy, run_id: UUID) -> dict[str, StepRunResponse]:
         """The steps of a readable run; raises EntityNotFoundError otherwise."""

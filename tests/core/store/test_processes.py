@@ -261,6 +261,46 @@ def test_a_run_that_is_running_in_another_process_is_seen_running(
     assert client.get_pipeline_run(run.id).status == ExecutionStatus.COMPLETED
 
 
+def test_the_runs_list_sees_a_run_interrupted_when_its_process_dies_without_a_write(
+    client: Client, zviz_home: Path
+) -> None:
+    # Nothing is written when a process dies, so nothing tells the read cache: the list read
+    # while the run was alive must not keep saying "running".
+    dying = start_python(
+        """
+        import os, sys
+        from zviz_core import pipeline, step
+
+        @step
+        def wait() -> int:
+            print("inside", flush=True)
+            sys.stdin.readline()
+            os._exit(3)
+
+        @pipeline
+        def doomed():
+            wait()
+
+        doomed()
+        """,
+        zviz_home,
+    )
+    try:
+        assert dying.stdout.readline().strip() == "inside"
+        time.sleep(1.5)  # the step's own "started" record is queued after a second: let it land
+        [run] = client.list_pipeline_runs().items
+        assert run.status == ExecutionStatus.RUNNING
+        assert client.list_pipeline_runs().items[0].status == ExecutionStatus.RUNNING
+        dying.stdin.write("go\n")
+        dying.stdin.flush()
+        assert dying.wait(timeout=60) == 3
+    finally:
+        if dying.poll() is None:
+            dying.kill()
+    assert client.list_pipeline_runs().items[0].status == ExecutionStatus.INTERRUPTED
+    assert client.get_pipeline_run(run.id).status == ExecutionStatus.INTERRUPTED
+
+
 def test_a_run_whose_process_died_is_interrupted(client: Client, zviz_home: Path) -> None:
     dying = start_python(
         """
