@@ -81,13 +81,13 @@ AXE_RUN = """async () => {
     {resultTypes: ["violations"]},
   );
   return result.violations
-    .filter((v) => v.impact === "serious" || v.impact === "critical")
+    .filter((v) => v.impact !== "minor")  // minor: st.dataframe's own empty corner header
     .map((v) => `${v.impact} ${v.id}: ${v.help} at ${v.nodes.slice(0, 3)
       .map((n) => n.html.slice(0, 120)).join(" | ")}`);
 }"""
 
 
-def test_axe_finds_no_serious_or_critical_violation_on_the_seven_pages(
+def test_axe_finds_no_moderate_serious_or_critical_violation_on_the_seven_pages(
     demo_app: Server, browser, axe_source: str
 ) -> None:
     paths = demo_app.info["paths"]

@@ -35,7 +35,7 @@ def test_the_page_lists_every_version_with_its_pipeline_and_uses(open_page, clie
     newest = client.list_artifact_versions(artifact_name="metrics").items[0]
     at = open_page("artifacts", id=newest.id)
     no_exception(at)
-    assert "Versions of metrics" in [plain(s.value) for s in at.subheader]
+    assert "Versions of metrics" in [plain(s.value) for s in at.header]
     assert any("shared by 2 pipelines" in c for c in texts(at, "caption"))
     links = link_labels(at)
     # The other version opens by its number; each producer and user opens its run and step.

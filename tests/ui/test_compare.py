@@ -76,9 +76,9 @@ def test_compare_page_shows_runs_side_by_side(client: Client, open_page) -> None
     no_exception(at)
     labels = link_labels(at)
     assert f"1. {a.name}" in labels and f"2. {b.name}" in labels
-    subheaders = [plain(s.value) for s in at.subheader]
-    assert subheaders[:1] == ["Metrics"]
-    assert {"data.data", "evaluate.metrics", "report.report", "curve.curve"} <= set(subheaders)
+    headers = [plain(s.value) for s in at.header]
+    assert headers[:1] == ["Metrics"]
+    assert {"data.data", "evaluate.metrics", "report.report", "curve.curve"} <= set(headers)
     # Metric table: values, deltas against run 1, best marked.
     table = _table(at, "Metric")
     accuracy = table[table["Metric"] == "evaluate.metrics.accuracy"].iloc[0]

@@ -346,7 +346,7 @@ def test_each_user_sees_exactly_their_dashboards(
 
 def test_empty_states_do_not_pretend_the_store_is_empty(secured: Path, world: World) -> None:
     at = logged_in(nav.OVERVIEW, "bob")  # no project grant, no run in view but side_job's
-    assert "Project dashboard" not in [s.value for s in at.subheader]
+    assert "Project dashboard" not in [s.value for s in at.header]
     assert any("not among what you may see" in c for c in texts(at, "caption"))
     at = logged_in(nav.RUNS, "carol")  # no grants at all
     assert any("No runs that you may see" in i for i in texts(at, "info")), texts(at, "info")

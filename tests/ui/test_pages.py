@@ -163,8 +163,8 @@ def test_runs_list_paginates(open_page, client: Client) -> None:
 def test_pipeline_page_shows_dashboard_runs_and_snapshots(open_page, run) -> None:
     at = open_page("pipelines", id=run.pipeline.id)
     no_exception(at)
-    subheaders = [s.value for s in at.subheader]
-    assert subheaders[:4] == [
+    headers = [s.value for s in at.header]
+    assert headers[:4] == [
         "Pipeline dashboard",
         "Metrics across runs",
         "Recent runs",
@@ -177,7 +177,7 @@ def test_snapshot_page_shows_configuration_and_runs(open_page, run) -> None:
     at = open_page("snapshots", id=run.snapshot_id)
     no_exception(at)
     assert any(json.loads(j.value).get("pipeline") == "everything" for j in at.json)
-    assert "Runs of this snapshot" in [s.value for s in at.subheader]
+    assert "Runs of this snapshot" in [s.value for s in at.header]
 
 
 def test_deployment_page_links_its_snapshot(open_page, client: Client, run) -> None:

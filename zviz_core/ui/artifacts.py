@@ -244,7 +244,7 @@ def artifact_history(client: Client, av: ArtifactVersionResponse) -> None:
     """Draw every version of this version's artifact the user may read, newest first: the
     pipeline, run and step that produced each, and the steps that used it; filterable by
     pipeline (`vpipeline` in the URL) and paginated (`vpage`)."""
-    st.subheader(f"Versions of {md_escape(av.name)}", anchor=False)
+    st.header(f"Versions of {md_escape(av.name)}", anchor=False)
     pipelines = client.list_artifact_pipelines(av)
     chosen = None
     if len(pipelines) > 1:

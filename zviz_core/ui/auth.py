@@ -375,7 +375,9 @@ def login_page(
     _, middle, _ = st.columns([1, 3, 1])
     with middle:
         st.title(":material/insights: zviz", anchor=False)
-        st.caption("See what your ML pipelines produced. Log in to continue.")
+        st.caption("See what your ML pipelines produced.")
+        # The form draws its own name as an h3: this h2 keeps the heading levels in order.
+        st.header("Log in", anchor=False)
         if target and target != "Overview":
             st.info(f"Log in to open **{target}**.", icon=":material/link:")
         try:
@@ -383,7 +385,7 @@ def login_page(
                 location="main",
                 key=LOGIN_FORM_KEY,
                 fields={
-                    "Form name": "Log in",
+                    "Form name": "Your account",
                     "Username": "Username",
                     "Password": "Password",
                     "Login": "Log in",
@@ -422,7 +424,7 @@ def _demo_users() -> None:
     from zviz_core.demo import DEMO_AUTH_CONFIG, DEMO_USERS
 
     users = DEMO_AUTH_CONFIG["credentials"]["usernames"]
-    st.subheader("Demo users", anchor=False)
+    st.header("Demo users", anchor=False)
     st.caption(
         "This is a public demo: log in as two of them (two browsers, or one after the other) "
         "and compare what each one sees."

@@ -154,7 +154,7 @@ def _way(metric: MetricRow) -> str:
 
 
 def _metrics(result: RunComparison) -> None:
-    st.subheader("Metrics", anchor=False)
+    st.header("Metrics", anchor=False)
     if not result.metrics:
         st.caption("None of these runs has numeric metrics.")
         return
@@ -192,7 +192,7 @@ def _match(
 
 
 def _row(client: Client, result: RunComparison, row: ComparisonRow, index: int) -> None:
-    st.subheader(md_escape(row.label), anchor=False)
+    st.header(md_escape(row.label), anchor=False)
     pairs = _paired(row)
     if not pairs:
         st.caption("No visualizations to compare.")

@@ -89,7 +89,7 @@ def _detail_screen(
 
 
 def _recent_runs(client: Client, title: str, **filters: Any) -> None:
-    st.subheader(title, anchor=False)
+    st.header(title, anchor=False)
     with contained(what="The runs"):
         page = client.list_pipeline_runs(size=RECENT_RUNS, **filters)
         if page.total == 0:
@@ -161,7 +161,7 @@ def pipelines_page(client: Client) -> None:
                         icon=":material/compare_arrows:",
                         query_params=compare_query([r.id for r in latest]),
                     )
-        st.subheader("Snapshots", anchor=False)
+        st.header("Snapshots", anchor=False)
         with contained(what="The snapshots"):
             snaps = client.list_snapshots(pipeline_id=pipeline.id, size=20)
             if snaps.total == 0:
@@ -198,7 +198,7 @@ def metric_chart(client: Client, pipeline: PipelineResponse) -> None:
     names = client.list_metric_names(pipeline.id)
     if not names:
         return
-    st.subheader("Metrics across runs", anchor=False)
+    st.header("Metrics across runs", anchor=False)
     wanted = nav.param("metric")
     default = next((n for n in names if direction(n) is not None), names[0])
     key = f"metric-{pipeline.id}"
@@ -298,7 +298,7 @@ def snapshots_page(client: Client) -> None:
             )
             fmt.caption("created ", fmt.At(snapshot.created), width="content")
         tiles.tile_grid(client, R.PIPELINE_SNAPSHOT, snapshot.id, title="Snapshot dashboard")
-        st.subheader("Configuration", anchor=False)
+        st.header("Configuration", anchor=False)
         st.json(snapshot.config, expanded=2)
         _recent_runs(client, "Runs of this snapshot", snapshot_id=snapshot.id)
 

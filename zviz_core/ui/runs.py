@@ -415,7 +415,7 @@ def _open_step(step_name: str) -> None:
 def steps_section(client: Client, run_id: Any, was_running: bool) -> None:
     """Draw a run's steps: the graph (a click, or Enter on a focused node, opens its step), the
     step list (small screens' way to the same steps) and the chosen step."""
-    st.subheader("Steps", anchor=False)
+    st.header("Steps", anchor=False)
     with contained(what="The steps"):
         run = client.get_pipeline_run(run_id)
         if was_running and run.status is not ExecutionStatus.RUNNING:

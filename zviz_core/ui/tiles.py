@@ -177,7 +177,7 @@ def tile_grid(
         tiles = packed(client.list_curated_visualizations(rtype, resource_id))
         writable = client.can_write(rtype, resource_id)
         head = st.container(horizontal=True, vertical_alignment="center", key=f"dash-{rtype}")
-        head.subheader(title, anchor=False)
+        head.header(title, anchor=False)
         if writable:
             head.button(
                 "Add tile",
