@@ -21,7 +21,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from zviz_core.settings import settings
 
@@ -142,8 +142,11 @@ class Engine(ABC):
         self.projects: dict[str, Any] = {}
         self._writer: ThreadPoolExecutor | None = None
         self._pending: list[Future[Any]] = []
-        self._background_error: BaseException | None = None
-        self._batch: list[tuple[Callable[[Cursor], Any], Callable[[], None] | None]] = []
+        # Background writes belong to the thread that queued them: its failure is raised to
+        # that thread alone, and skips only that thread's later writes.
+        self._background_errors: dict[object, BaseException] = {}
+        self._owners = threading.local()
+        self._batch: list[_Queued] = []
         self._batch_lock = threading.Lock()
         self._drain_scheduled = False
 
@@ -248,13 +251,14 @@ class Engine(ABC):
         Writes queued while the writer is busy are committed together in its next unit of
         work (one commit for several of a pipeline's steps). Any later unit of work from
         another thread first waits for the queue, so this process still reads its own writes.
-        After a failed write the rest of the queue is skipped and `flush_background` raises the
-        failure.
+        After a failed write, the rest of the queuing thread's writes are skipped (their
+        `on_error` runs) and that thread's next `flush_background` raises the failure; other
+        threads' writes are not affected.
         """
         if self._writer is None:
             self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix=WRITER_THREAD)
         with self._batch_lock:
-            self._batch.append((fn, on_error))
+            self._batch.append(_Queued(fn, on_error, self._owner()))
             if self._drain_scheduled:
                 return
             self._drain_scheduled = True
@@ -269,34 +273,71 @@ class Engine(ABC):
                 self._pending.append(self._writer.submit(self._drain, checkpoint))
             else:
                 self._drain_scheduled = False
+        with self._batch_lock:
+            failed = set(self._background_errors)
+        self._given_up([q for q in batch if q.owner in failed])
+        batch = [q for q in batch if q.owner not in failed]
+        owners = list(dict.fromkeys(q.owner for q in batch))
+        if not owners:
+            return
         try:
-            if self._background_error is None:
-
-                def run_all(cur: Cursor) -> None:
-                    for fn, _ in batch:
-                        fn(cur)
-
-                self.write(run_all, checkpoint=checkpoint)
-                return
+            self._write_all(batch, checkpoint)
+            return
         except BaseException as exc:
-            self._background_error = exc
-        for _, on_error in batch:
-            if on_error is not None:
+            if len(owners) == 1:
+                self._failed(owners[0], exc, batch)
+                return
+        # Several threads' writes shared the failed unit: each thread's again, alone, so that
+        # one thread's failure neither undoes nor skips another's writes.
+        for owner in owners:
+            mine = [q for q in batch if q.owner is owner]
+            try:
+                self._write_all(mine, checkpoint)
+            except BaseException as exc:
+                self._failed(owner, exc, mine)
+
+    def _write_all(self, batch: list[_Queued], checkpoint: bool) -> None:
+        def run_all(cur: Cursor) -> None:
+            for queued in batch:
+                queued.fn(cur)
+
+        self.write(run_all, checkpoint=checkpoint)
+
+    def _failed(self, owner: object, exc: BaseException, batch: list[_Queued]) -> None:
+        with self._batch_lock:
+            self._background_errors.setdefault(owner, exc)
+        self._given_up(batch)
+
+    @staticmethod
+    def _given_up(batch: list[_Queued]) -> None:
+        for queued in batch:
+            if queued.on_error is not None:
                 try:
-                    on_error()
+                    queued.on_error()
                 except Exception:
                     log.exception("zviz: cleaning up after a failed background write failed")
 
+    def _owner(self) -> object:
+        """This thread's token for its background writes (an object, never reused as thread
+        ids are)."""
+        owner = getattr(self._owners, "token", None)
+        if owner is None:
+            owner = self._owners.token = object()
+        return owner
+
     def flush_background(self) -> None:
-        """Wait for queued background writes; raise the first one's error, if any."""
+        """Wait until every background write queued so far (by any thread) has run; raise the
+        first failure of this thread's own writes, if any."""
         while True:
             with self._batch_lock:
-                pending, self._pending = self._pending, []
+                self._pending = [f for f in self._pending if not f.done()]
+                pending = list(self._pending)
             if not pending:
                 break
             for future in pending:
                 future.result()  # a drain may queue the rest of its batch: loop until none
-        error, self._background_error = self._background_error, None
+        with self._batch_lock:
+            error = self._background_errors.pop(self._owner(), None)
         if error is not None:
             raise error
 
@@ -305,6 +346,15 @@ class Engine(ABC):
         self._writer = None
         self._pending = []
         self._batch, self._batch_lock, self._drain_scheduled = [], threading.Lock(), False
+        self._background_errors = {}
+
+
+class _Queued(NamedTuple):
+    """A background write, with what to run if it is given up and the thread that queued it."""
+
+    fn: Callable[[Cursor], Any]
+    on_error: Callable[[], None] | None
+    owner: object
 
 
 _NAMED = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
