@@ -152,16 +152,24 @@ def test_the_keyboard_reaches_every_node_and_enter_or_space_opens_its_step(
     expect(load).to_be_focused()
     outline = page.evaluate("() => getComputedStyle(document.activeElement).outlineStyle")
     assert outline not in ("", "none")
-    # Tab and the arrow keys walk the nodes in order: a step, then its outputs.
+    # The graph is one Tab stop: Tab goes on past it, Shift+Tab comes back to the same node.
+    stops = page.locator(f"{CHART} [role=button][tabindex='0']")
+    expect(stops).to_have_count(1)
     page.keyboard.press("Tab")
-    expect(
-        page.get_by_role(
-            "button",
-            name="Output output of step load, artifact arithmetic::load::output version 1; "
-            "opens step load",
-            exact=True,
-        )
-    ).to_be_focused()
+    assert not _focused_label(page)
+    page.keyboard.press("Shift+Tab")
+    expect(load).to_be_focused()
+    # The arrow keys walk the nodes in order: a step, then its outputs.
+    page.keyboard.press("ArrowRight")
+    output = page.get_by_role(
+        "button",
+        name="Output output of step load, artifact arithmetic::load::output version 1; "
+        "opens step load",
+        exact=True,
+    )
+    expect(output).to_be_focused()
+    expect(stops).to_have_count(1)
+    expect(output).to_have_attribute("tabindex", "0")
     page.keyboard.press("ArrowRight")
     double = page.get_by_role("button", name="Step double, completed; opens the step", exact=True)
     expect(double).to_be_focused()

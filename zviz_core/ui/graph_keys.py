@@ -3,8 +3,9 @@ descriptions, and Enter or Space on one opens its step as a click does (issue 14
 
 Vega draws the graph and names each node (`aria-label`) but makes no node focusable, and its
 selections answer only to the pointer. A small component of ours, with no markup of its own,
-finds the graph drawn beside it, gives each node `tabindex` and the button role, walks them with
-the arrow keys and reports the step of the node pressed. Node names are untrusted: they reach the
+finds the graph drawn beside it, gives each node the button role, walks them with the arrow keys
+and reports the step of the node pressed. The graph is one Tab stop (a roving tabindex): the node
+last focused, at first the first one, takes Tab; the arrows, Home and End move between nodes. Node names are untrusted: they reach the
 script as data and are only compared with attributes, never written into markup.
 """
 
@@ -32,6 +33,7 @@ FOCUS_STYLE = f"""
 
 SCRIPT = """
 let focused = null;
+let current = null; // the name of the one node Tab reaches
 
 export default function ({ data, parentElement, setTriggerValue }) {
   const host = parentElement instanceof ShadowRoot ? parentElement.host : parentElement;
@@ -45,8 +47,11 @@ export default function ({ data, parentElement, setTriggerValue }) {
     );
 
   const enhance = () => {
-    for (const el of nodes()) {
-      if (el.getAttribute("tabindex") !== "0") el.setAttribute("tabindex", "0");
+    const all = nodes();
+    const stop = all.find((el) => nameOf(el) === current) || all[0];
+    for (const el of all) {
+      const tabindex = el === stop ? "0" : "-1";
+      if (el.getAttribute("tabindex") !== tabindex) el.setAttribute("tabindex", tabindex);
       if (el.getAttribute("role") !== "button") el.setAttribute("role", "button");
       // Vega calls each node a "rect mark", which would be read out instead of "button".
       if (el.hasAttribute("aria-roledescription")) el.removeAttribute("aria-roledescription");
@@ -65,7 +70,12 @@ export default function ({ data, parentElement, setTriggerValue }) {
 
   const onFocus = (event) => {
     const name = nameOf(event.target);
-    if (steps.has(name)) focused = { el: event.target, name, step: steps.get(name) };
+    if (!steps.has(name)) return;
+    focused = { el: event.target, name, step: steps.get(name) };
+    if (current !== name) {
+      current = name;
+      enhance();
+    }
   };
   // A node still on the page that lost the focus was left by the user: nothing to restore.
   const onBlur = () =>
