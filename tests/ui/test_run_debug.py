@@ -38,7 +38,8 @@ def failed_run(client: Client):
 
 
 def _code_blocks(at) -> list[str]:
-    return [str(c.value) for c in at.code]
+    """The page's plain-text code blocks (tracebacks, logs), not its JSON visualizations."""
+    return [str(c.value) for c in at.code if c.language != "json"]
 
 
 def test_the_failed_step_opens_first_with_its_traceback(open_page, failed_run) -> None:
