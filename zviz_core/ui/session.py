@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from typing import Any
 
 import streamlit as st
 
@@ -76,23 +75,49 @@ def get_client() -> Client:
         raise  # unreachable: st.stop() raises
 
 
-def _progress_callback(bar: Any) -> Callable[[float, str], None]:
-    """Turn the demo's `progress(fraction, text)` reports into a progress bar."""
+class _Seeding:
+    """The demo being seeded into one store, on a thread of its own: a rerun (a click, or the
+    login cookie's reply on a first visit) interrupts the script run that shows the progress,
+    never the seeding, which would otherwise stop half done and never be tried again."""
 
-    def report(fraction: float, text: str) -> None:
+    def __init__(self, ensure_demo: Callable[..., bool]) -> None:
+        self.fraction, self.text = 0.0, "Preparing the demo (first start only)..."
+        self.warning: str | None = None
+        self.seeding = False  # the store was empty: the demo is being written
+        self.begun, self.done = threading.Event(), threading.Event()
+        self._thread = threading.Thread(
+            target=self._run, args=(ensure_demo,), name="zviz-demo-seed", daemon=True
+        )
+        self._thread.start()
+
+    def _report(self, fraction: float, text: str) -> None:
+        self.fraction, self.text = min(max(float(fraction), 0.0), 1.0), text
+        self.seeding = True
+        self.begun.set()
+
+    def _run(self, ensure_demo: Callable[..., bool]) -> None:
         try:
-            bar.progress(min(max(float(fraction), 0.0), 1.0), text=text)
-        except Exception:  # a progress display must never break the seeding
-            log.debug("could not update the demo progress bar", exc_info=True)
+            ensure_demo(Client(), progress=self._report)
+        except ZvizError as exc:
+            self.warning = f"The demo could not be prepared: {md_escape(str(exc))}"
+        except Exception:
+            log.exception("zviz: seeding the demo failed")
+            self.warning = "The demo could not be prepared; the app log has the details."
+        finally:
+            self.done.set()
+            self.begun.set()
 
-    return report
+
+_seeding: dict[tuple[object, ...], _Seeding] = {}
 
 
 def seed_demo_once() -> None:
-    """Seed the demo into an empty store the first time this process sees that store.
+    """Seed the demo into an empty store the first time this process sees that store, showing
+    its progress, then start the script run again so the page draws as on any later run.
 
     Does nothing when ZVIZ_DEMO=0 or while `zviz_core.demo` does not exist. The demo is written
-    as the local owner: seeding is the app's own doing, not the visitor's.
+    as the local owner: seeding is the app's own doing, not the visitor's. Sessions that arrive
+    while it runs show the same progress; the seeding survives their reruns.
     """
     if settings().DEMO is False:
         return
@@ -102,19 +127,29 @@ def seed_demo_once() -> None:
     with _demo_lock:
         if key in _demo_checked:
             return
-        try:
-            from zviz_core.demo import ensure_demo
-        except ImportError:
-            _demo_checked.add(key)
-            return
-        bar = st.progress(0.0, text="Preparing the demo (first start only)...")
-        try:
-            ensure_demo(Client(), progress=_progress_callback(bar))
-        except ZvizError as exc:
-            st.warning(f"The demo could not be prepared: {md_escape(str(exc))}")
-        except Exception:
-            log.exception("zviz: seeding the demo failed")
-            st.warning("The demo could not be prepared; the app log has the details.")
-        finally:
-            bar.empty()
+        job = _seeding.get(key)
+        if job is None:
+            try:
+                from zviz_core.demo import ensure_demo
+            except ImportError:
+                _demo_checked.add(key)
+                return
+            job = _seeding[key] = _Seeding(ensure_demo)
+    job.begun.wait()  # until the store is found empty (progress comes) or the job ends
+    shown = job.seeding
+    if shown:
+        bar = st.progress(job.fraction, text=job.text)
+        while not job.done.wait(0.1):
+            bar.progress(job.fraction, text=job.text)
+        bar.empty()
+    job.done.wait()
+    with _demo_lock:
         _demo_checked.add(key)
+        _seeding.pop(key, None)
+    if job.warning is not None:
+        st.warning(job.warning)
+    elif shown:
+        # The page below would be drawn one place lower than on every later run, and Streamlit
+        # keeps an element drawn at an old place until the run after has ended: a login form
+        # would show twice while the login cookie's reply reruns the page.
+        st.rerun()
