@@ -145,6 +145,13 @@ _HIDE_COOKIE_FRAMES = (
 )
 
 
+_TAGLINE_KEY = "zviz-login-tagline"
+_TAGLINE_STYLE = (
+    f"<style>.st-key-{_TAGLINE_KEY} h2 {{font-size: 0.875rem; font-weight: 400; "
+    "color: rgba(49, 51, 63, 0.75); padding: 0 0 0.5rem; line-height: 1.5;}</style>"
+)
+
+
 def _forget_user() -> None:
     for key in _AUTH_KEYS:
         if key != "logout":
@@ -375,9 +382,12 @@ def login_page(
     _, middle, _ = st.columns([1, 3, 1])
     with middle:
         st.title(":material/insights: zviz", anchor=False)
-        st.caption("See what your ML pipelines produced.")
-        # The form draws its own name as an h3: this h2 keeps the heading levels in order.
-        st.header("Log in", anchor=False)
+        # The form names itself with an h3: the line under the title is the h2 between them,
+        # drawn as the caption it reads as.
+        st.html(_TAGLINE_STYLE)
+        st.container(key=_TAGLINE_KEY).header(
+            "See what your ML pipelines produced. Log in to continue.", anchor=False
+        )
         if target and target != "Overview":
             st.info(f"Log in to open **{target}**.", icon=":material/link:")
         try:
@@ -385,7 +395,7 @@ def login_page(
                 location="main",
                 key=LOGIN_FORM_KEY,
                 fields={
-                    "Form name": "Your account",
+                    "Form name": "Log in",
                     "Username": "Username",
                     "Password": "Password",
                     "Login": "Log in",
@@ -424,7 +434,7 @@ def _demo_users() -> None:
     from zviz_core.demo import DEMO_AUTH_CONFIG, DEMO_USERS
 
     users = DEMO_AUTH_CONFIG["credentials"]["usernames"]
-    st.header("Demo users", anchor=False)
+    st.subheader("Demo users", anchor=False)  # beside the form's own h3
     st.caption(
         "This is a public demo: log in as two of them (two browsers, or one after the other) "
         "and compare what each one sees."
