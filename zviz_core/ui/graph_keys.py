@@ -5,8 +5,9 @@ Vega draws the graph and names each node (`aria-label`) but makes no node focusa
 selections answer only to the pointer. A small component of ours, with no markup of its own,
 finds the graph drawn beside it, gives each node the button role, walks them with the arrow keys
 and reports the step of the node pressed. The graph is one Tab stop (a roving tabindex): the node
-last focused, at first the first one, takes Tab; the arrows, Home and End move between nodes. Node names are untrusted: they reach the
-script as data and are only compared with attributes, never written into markup.
+last focused, at first the first one, takes Tab; the arrows, Home and End move between nodes.
+Node names are untrusted: they reach the script as data and are only compared with attributes,
+never written into markup.
 """
 
 from __future__ import annotations
