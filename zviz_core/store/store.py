@@ -109,6 +109,18 @@ class Store:
         """Run `fn` in a read unit; with a key, cached per policy until any process writes."""
         return self.engine.read(fn, cache_key=(policy.key(), *key) if key else None)
 
+    def read_live(
+        self,
+        policy: AccessPolicy,
+        fn: Callable[[Cursor], T],
+        running: Callable[[T], bool],
+        *key: Any,
+    ) -> T:
+        """As `read`, but read again past the cache when the cached result shows something
+        `running`: a process that dies writes nothing, so no change tells the cache."""
+        found = self.read(policy, fn, *key)
+        return self.engine.read(fn) if running(found) else found
+
     def write(self, fn: Callable[[Cursor], T], checkpoint: bool = True) -> T:
         """Run `fn` in one write transaction and return its result."""
         return self.engine.write(fn, checkpoint)
@@ -301,11 +313,14 @@ class Store:
         def read(cur: Cursor) -> PipelineRunResponse | None:
             return run_sql.get(cur, policy, key, name)
 
-        found = self.read(policy, read, "run", key, name)
-        if found is not None and found.status is ExecutionStatus.RUNNING:
-            # Its process may have died since, which no write announces: look again.
-            found = self.engine.read(read)
-        return found
+        return self.read_live(
+            policy,
+            read,
+            lambda r: r is not None and r.status is ExecutionStatus.RUNNING,
+            "run",
+            key,
+            name,
+        )
 
     def runs(self, policy: AccessPolicy, **filters: Any) -> tuple[list[PipelineRunResponse], int]:
         """A page of readable runs, newest first (see runs.list_page for the filters)."""
@@ -313,10 +328,13 @@ class Store:
         def read(cur: Cursor) -> tuple[list[PipelineRunResponse], int]:
             return run_sql.list_page(cur, policy, **filters)
 
-        found = self.read(policy, read, "runs", *sorted(filters.items()))
-        if any(r.status is ExecutionStatus.RUNNING for r in found[0]):
-            found = self.engine.read(read)  # as for run(): a process may have died since
-        return found
+        return self.read_live(
+            policy,
+            read,
+            lambda page: any(r.status is ExecutionStatus.RUNNING for r in page[0]),
+            "runs",
+            *sorted(filters.items()),
+        )
 
     def steps(self, policy: AccessPolicy, run_id: UUID) -> dict[str, StepRunResponse]:
         """The steps of a readable run; raises EntityNotFoundError otherwise."""
@@ -327,10 +345,13 @@ class Store:
                 raise not_found("pipeline run", run_id)
             return run_sql.steps(cur, run_id, found.status)
 
-        steps = self.read(policy, read, "steps", run_id)
-        if any(step.status is ExecutionStatus.RUNNING for step in steps.values()):
-            steps = self.engine.read(read)  # as for run(): its process may have died since
-        return steps
+        return self.read_live(
+            policy,
+            read,
+            lambda steps: any(s.status is ExecutionStatus.RUNNING for s in steps.values()),
+            "steps",
+            run_id,
+        )
 
     def step_run(self, policy: AccessPolicy, step_id: UUID) -> UUID | None:
         """The id of the run of a step the user may read, or None."""

@@ -85,10 +85,9 @@ class _Seeding:
         self.warning: str | None = None
         self.seeding = False  # the store was empty: the demo is being written
         self.begun, self.done = threading.Event(), threading.Event()
-        self._thread = threading.Thread(
+        threading.Thread(
             target=self._run, args=(ensure_demo,), name="zviz-demo-seed", daemon=True
-        )
-        self._thread.start()
+        ).start()
 
     def _report(self, fraction: float, text: str) -> None:
         self.fraction, self.text = min(max(float(fraction), 0.0), 1.0), text
@@ -135,14 +134,13 @@ def seed_demo_once() -> None:
                 _demo_checked.add(key)
                 return
             job = _seeding[key] = _Seeding(ensure_demo)
-    job.begun.wait()  # until the store is found empty (progress comes) or the job ends
+    job.begun.wait()  # until the store is found empty (progress comes) or the job has ended
     shown = job.seeding
     if shown:
         bar = st.progress(job.fraction, text=job.text)
         while not job.done.wait(0.1):
             bar.progress(job.fraction, text=job.text)
         bar.empty()
-    job.done.wait()
     with _demo_lock:
         _demo_checked.add(key)
         _seeding.pop(key, None)
