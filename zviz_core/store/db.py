@@ -78,6 +78,25 @@ HOLD_IDLE_S = 0.03
 RELEASE_POLL_S = 0.003
 
 
+_PARSED: dict[str, Any] = {}
+_PARSED_MAX = 1024
+
+
+def _parsed(con: duckdb.DuckDBPyConnection, sql: str) -> Any:
+    """`sql` parsed once per process. DuckDB parses the text on every execute: 0.12 ms of a
+    0.52 ms point read on this project's machines, and more of a write's several statements.
+    Executing a parsed statement copies it, so one can be run again, by any connection, with
+    new parameters. A script of several statements is passed through as text."""
+    found = _PARSED.get(sql)
+    if found is None:
+        statements = con.extract_statements(sql)
+        found = statements[0] if len(statements) == 1 else sql
+        if len(_PARSED) >= _PARSED_MAX:
+            _PARSED.clear()
+        _PARSED[sql] = found
+    return found
+
+
 class DuckCursor(Cursor):
     """A cursor on the attached DuckDB file."""
 
@@ -88,14 +107,14 @@ class DuckCursor(Cursor):
         self._con = con
 
     def execute(self, sql: str, params: Params = None) -> DuckCursor:
-        self._con.execute(sql, params if params is not None else [])
+        self._con.execute(_parsed(self._con, sql), params if params is not None else [])
         return self
 
     def fetchall(self) -> list[tuple[Any, ...]]:
         return self._con.fetchall()
 
     def changed(self, sql: str, params: Params = None) -> int:
-        self._con.execute(sql, params if params is not None else [])
+        self._con.execute(_parsed(self._con, sql), params if params is not None else [])
         row = self._con.fetchone()
         return int(row[0]) if row else 0
 
@@ -106,7 +125,7 @@ class DuckCursor(Cursor):
         return [d[0] for d in self._con.description or []]
 
     def arrow(self, sql: str, params: Sequence[Any] | None = None) -> Any:
-        return self._con.execute(sql, params or []).arrow()
+        return self._con.execute(_parsed(self._con, sql), params or []).arrow()
 
 
 def _is_lock_error(exc: BaseException) -> bool:
@@ -541,7 +560,7 @@ class Database(Engine):
             con = self._connection()
             try:
                 if write:
-                    con.execute("BEGIN TRANSACTION")
+                    con.execute(_parsed(con, "BEGIN TRANSACTION"))
                 try:
                     yield DuckCursor(con)
                 except BaseException as exc:
@@ -563,7 +582,7 @@ class Database(Engine):
                             con.execute("ROLLBACK")
                         raise
                     try:
-                        con.execute("COMMIT")
+                        con.execute(_parsed(con, "COMMIT"))
                     except duckdb.ConstraintException as exc:
                         with contextlib.suppress(duckdb.Error):
                             con.execute("ROLLBACK")

@@ -477,3 +477,24 @@ def test_store_busy_names_the_process_that_holds_the_store(
     forget_engines()
     monkeypatch.setenv("ZVIZ_LOCK_TIMEOUT", "30")
     assert Client().create_model("after").name == "after"
+
+
+def test_a_statement_run_again_reads_with_its_new_parameters(tmp_path: Path) -> None:
+    """Statements are parsed once per process and run again: each run binds its own values,
+    on any connection, and a script of several statements still runs whole."""
+    first = duckdb.connect(str(tmp_path / "a.duckdb"))
+    second = duckdb.connect(str(tmp_path / "b.duckdb"))
+    for con, base in ((first, 0), (second, 100)):
+        DuckCursor(con).execute(
+            "CREATE TABLE t (k INTEGER, v VARCHAR); INSERT INTO t SELECT i, 'v' || i FROM range(3) r(i)"
+        )
+        DuckCursor(con).execute("UPDATE t SET k = k + $base", {"base": base})
+    select = "SELECT v FROM t WHERE k = $k"
+    assert DuckCursor(first).value(select, {"k": 1}) == "v1"
+    assert DuckCursor(first).value(select, {"k": 2}) == "v2"
+    assert DuckCursor(second).value(select, {"k": 102}) == "v2"
+    assert DuckCursor(second).value(select, {"k": 2}) is None
+    assert DuckCursor(first).rows("SELECT k FROM t WHERE k > $k ORDER BY k", {"k": 0}) == [
+        (1,),
+        (2,),
+    ]
