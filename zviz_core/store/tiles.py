@@ -246,6 +246,26 @@ _INSERT = (
 )
 
 
+# The insert unless the visualization is already on the resource or the display order is
+# taken: one statement in place of a read and the insert (0.3 ms less on DuckDB). The casts give
+# PostgreSQL each parameter's type, which it does not take from the columns in INSERT ... SELECT.
+_INSERT_FREE = (
+    "INSERT INTO curated_visualizations (id, project_id, artifact_visualization_id, "
+    "artifact_version_id, resource_type, resource_id, display_name, display_order, "
+    "layout_size, created, updated, viz_type, viz_uri, viz_position, viz_folder, artifact_name, "
+    "artifact_version, run_id, run_name) SELECT CAST($id AS UUID), CAST($p AS UUID), "
+    "CAST($v AS UUID), CAST($av AS UUID), CAST($rt AS VARCHAR), CAST($rid AS UUID), "
+    "CAST($n AS VARCHAR), CAST($o AS INTEGER), CAST($s AS VARCHAR), CAST($t AS TIMESTAMP), "
+    "CAST($t AS TIMESTAMP), CAST($vtype AS VARCHAR), CAST($vuri AS VARCHAR), "
+    "CAST($vpos AS INTEGER), CAST($vfolder AS VARCHAR), CAST($aname AS VARCHAR), "
+    "CAST($aversion AS INTEGER), CAST($run AS UUID), CAST($rname AS VARCHAR) "
+    "WHERE NOT EXISTS (SELECT 1 FROM curated_visualizations o "
+    "WHERE o.resource_id = CAST($rid AS UUID) AND o.resource_type = CAST($rt AS VARCHAR) "
+    "AND (o.artifact_visualization_id = CAST($v AS UUID) "
+    "OR o.display_order = CAST($o AS INTEGER)))"
+)
+
+
 def insert(cur: Cursor, values: dict) -> None:
     """Insert a tile, copying what it shows of its source (immutable) into the row."""
     source = cur.row(
@@ -280,9 +300,9 @@ def create_checked(
     display order free. None when any check fails (nothing was written); the caller then runs
     the checks one by one to name the reason.
 
-    Three reads (the source, the target, the resource's tiles) and the insert: DuckDB charges
-    about a statement's cost for each join or subquery folded into one statement, so one
-    combined check was slower than these three. `target` is the resource's (table, alias,
+    Two reads (the source, the target) and an insert that checks the resource's tiles
+    itself. Folding the two reads in as well was slower: DuckDB charges about a statement's
+    cost for each join or subquery of a statement. `target` is the resource's (table, alias,
     project column); `values` holds the tile's own fields (id, v, rt, rid, n, o, s, t).
     """
     table, alias, project = target
@@ -306,15 +326,6 @@ def create_checked(
     )
     if target_project != source["project_id"]:
         return None
-    order = values["o"]
-    taken = cur.row(
-        "SELECT count(*) FILTER (WHERE o.artifact_visualization_id = $v), "
-        "count(*) FILTER (WHERE o.display_order = $o) FROM curated_visualizations o "
-        "WHERE o.resource_id = $rid AND o.resource_type = $rt",
-        {"v": values["v"], "o": -1 if order is None else order, "rid": values["rid"], "rt": rtype},
-    )
-    if taken is None or taken[0] or (order is not None and taken[1]):
-        return None
     full = {
         **values,
         "p": source["project_id"],
@@ -328,7 +339,8 @@ def create_checked(
         "run": source["run_id"],
         "rname": source["run_name"],
     }
-    cur.execute(_INSERT, full)
+    if not cur.changed(_INSERT_FREE, full):
+        return None
     # The visualization was read through its artifact version's filter, so its source is
     # readable to this user.
     return tile(
@@ -438,15 +450,23 @@ def update_writable(
     if expected_updated is not None and aware(row["updated"]) != expected_updated:
         return None
     order = changes.get("display_order")
-    if (
-        order is not None
-        and order != row["display_order"]
-        and order_taken(cur, row["resource_type"], row["resource_id"], order, except_id=key)
-    ):
-        return None
+    # A new display order is checked free by the update itself: one statement, not two.
+    free = (
+        ""
+        if order is None or order == row["display_order"]
+        else " AND NOT EXISTS (SELECT 1 FROM curated_visualizations o WHERE "
+        "o.resource_id = $rid AND o.resource_type = $rtype AND o.display_order = $display_order "
+        "AND o.id <> $key)"
+    )
     done = cur.changed(
-        f"UPDATE curated_visualizations SET {sets} WHERE id = $key AND updated = $seen",
-        {**changes, "t": now, "key": key, "seen": row["updated"]},
+        f"UPDATE curated_visualizations SET {sets} WHERE id = $key AND updated = $seen{free}",
+        {
+            **changes,
+            "t": now,
+            "key": key,
+            "seen": row["updated"],
+            **({"rid": row["resource_id"], "rtype": row["resource_type"]} if free else {}),
+        },
     )
     if not done:
         return None
