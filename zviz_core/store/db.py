@@ -80,15 +80,20 @@ RELEASE_POLL_S = 0.003
 
 _PARSED: dict[str, Any] = {}
 _PARSED_MAX = 1024
+# Longer texts are batch inserts of many rows (Cursor.insert_rows): rarely run twice, and their
+# parse is a small part of their cost.
+_PARSED_MAX_CHARS = 8000
 
 
 def _parsed(con: duckdb.DuckDBPyConnection, sql: str) -> Any:
     """`sql` parsed once per process. DuckDB parses the text on every execute: 0.12 ms of a
     0.52 ms point read on this project's machines, and more of a write's several statements.
     Executing a parsed statement copies it, so one can be run again, by any connection, with
-    new parameters. A script of several statements is passed through as text."""
+    new parameters. A script of several statements, or a long text, is passed through as is."""
     found = _PARSED.get(sql)
     if found is None:
+        if len(sql) > _PARSED_MAX_CHARS:
+            return sql
         statements = con.extract_statements(sql)
         found = statements[0] if len(statements) == 1 else sql
         if len(_PARSED) >= _PARSED_MAX:
