@@ -83,6 +83,7 @@ class Sizes:
     small_store: tuple[int, int, int] = (1_000, 10_000, 100)
     big_store: tuple[int, int, int] = (100_000, 1_000_000, 10_000)
     fair_steps: int = 400
+    curated_rounds: int = 4
 
 
 QUICK = Sizes(
@@ -566,7 +567,69 @@ def measure_zenml(python: Path, work: Path) -> dict[str, Any]:
     return json.loads(out.read_text())
 
 
+def measure_curated_rounds(
+    python: Path, work: Path, sizes: Sizes, rounds: int
+) -> tuple[dict[str, Any], dict[str, Any], list[dict[str, float]]]:
+    """The curated figures of this tree on DuckDB and of ZenML, in `rounds` alternating rounds
+    (zviz, ZenML, ZenML, zviz, ...), so that a host that slows down or speeds up during the run
+    weighs on both sides alike. Returns zviz's and ZenML's medians over the rounds and each
+    round's ZenML/zviz ratios."""
+    side = Side("duckdb", "DuckDB", work)
+    zen_env = {k: v for k, v in os.environ.items() if not k.startswith("ZVIZ_")}
+    zen_env["ZENML_CONFIG_PATH"] = str(work / "zenml-rounds")
+    mine_rounds: list[dict[str, float]] = []
+    theirs_rounds: list[dict[str, float]] = []
+
+    def zviz_round() -> None:
+        figures: dict[str, float] = {}
+        for cache in (True, False):
+            result = call_worker(side, "curated", "rounds", sizes.curated, cache=cache)
+            suffix = "" if cache else "_nocache"
+            for key, value in result.items():
+                figures[f"curated_{key.removesuffix('_ms')}{suffix}_ms"] = value
+        mine_rounds.append(figures)
+
+    def zenml_round() -> None:
+        done = subprocess.run(
+            [str(python), str(BENCH / "zenml_side.py"), "--curated-round"],
+            env=zen_env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        theirs_rounds.append(json.loads(done.stdout.strip().splitlines()[-1]))
+
+    # The zviz worker needs a run to pin tiles from: the pipeline worker makes one.
+    script = work / "zviz_bench_pipeline.py"
+    call_worker(side, "pipeline", "rounds", 1, script=script)
+    for number in range(rounds):
+        progress(f"curated, zviz and ZenML alternating: round {number + 1} of {rounds}")
+        for measure in (zviz_round, zenml_round) if number % 2 == 0 else (zenml_round, zviz_round):
+            measure()
+
+    def medians(found: list[dict[str, float]]) -> dict[str, Any]:
+        return {key: statistics.median(r[key] for r in found) for key in found[0]}
+
+    ratios = [
+        {
+            name: theirs[zen_key] / mine[key]
+            for name, key, zen_key in CURATED_ROWS
+            if theirs.get(zen_key) and mine.get(key)
+        }
+        for mine, theirs in zip(mine_rounds, theirs_rounds, strict=True)
+    ]
+    return medians(mine_rounds), medians(theirs_rounds), ratios
+
+
 # -- the table -----------------------------------------------------------------------------------
+
+# The curated rows of issue 11: (figure, zviz key, ZenML key).
+CURATED_ROWS = (
+    ("curated create", "curated_create_ms", "curated_create_ms"),
+    ("curated get(hydrate=True), read cache off", "curated_get_nocache_ms", "curated_get_ms"),
+    ("curated update", "curated_update_ms", "curated_update_ms"),
+    ("curated delete", "curated_delete_ms", "curated_delete_ms"),
+)
 
 ENGINES = (("duckdb", "DuckDB"), ("postgres", "PostgreSQL"))
 
@@ -659,10 +722,8 @@ def build_rows(
                 # issue 11: DuckDB at least as fast as ZenML, PostgreSQL twice as fast
                 rows.append(faster(row, 2 if row.engine == "PostgreSQL" else 1))
 
-    curated("curated create", "curated_create_ms", "curated_create_ms")
-    curated("curated get(hydrate=True), read cache off", "curated_get_nocache_ms", "curated_get_ms")
-    curated("curated update", "curated_update_ms", "curated_update_ms")
-    curated("curated delete", "curated_delete_ms", "curated_delete_ms")
+    for name, key, zen_key in CURATED_ROWS:
+        curated(name, key, zen_key)
     for row in figure(
         "curated get, right after its create (write-through)", "ms", "curated_get_ms", None
     ):
@@ -836,6 +897,19 @@ def notes(
             f"ZenML {zen.get('zenml_version', '?')}: its list figure is on its own store of "
             f"{zen.get('runs_in_store', '?')} runs (SQLite); its curated figures are medians of 50."
         )
+    if zen and zen.get("rounds"):
+        ratios = zen["rounds"]
+        spread = "; ".join(
+            f"{name.split(',')[0].removeprefix('curated ')} "
+            + ", ".join(f"{r[name]:.2f}x" for r in ratios if name in r)
+            for name, _, _ in CURATED_ROWS
+        )
+        lines.append(
+            f"curated rows: DuckDB's and ZenML's figures are the medians of {len(ratios)} "
+            "alternating rounds (zviz, ZenML, ZenML, zviz, ...) taken after everything else, so "
+            "a host that changes speed weighs on both alike; the PostgreSQL rows compare with "
+            f"the same ZenML medians. ZenML/zviz in each round: {spread}."
+        )
     else:
         lines.append("ZenML not measured (--quick, --no-zenml, or no ZENML_PYTHON): SKIP rows.")
     return lines
@@ -939,6 +1013,16 @@ def main(argv: list[str] | None = None) -> int:
             if python is not None:
                 zen = measure_zenml(python, work)
                 loads["after ZenML"] = load_average()
+                mine, theirs, ratios = measure_curated_rounds(
+                    python, work, sizes, sizes.curated_rounds
+                )
+                loads["after the curated rounds"] = load_average()
+                # The curated rows compare the alternating rounds' figures; the one-phase ones
+                # stay in the JSON.
+                figures["duckdb"]["one_phase"] = {k: figures["duckdb"][k] for k in mine}
+                figures["duckdb"].update(mine)
+                zen = {**zen, "one_phase": {k: zen.get(k) for k in theirs}, **theirs}
+                zen["rounds"] = ratios
     rows = build_rows(figures, zen, sizes)
     print(render(rows))
     print()
