@@ -27,14 +27,21 @@ _FIELDS = {"display_name", "display_order", "layout_size"}
 ORDER = "c.display_order ASC NULLS LAST, c.created ASC, c.id"
 
 
+def _also(where: str) -> str:
+    """` AND where`, or nothing for a user who may read everything: binding a `TRUE` costs
+    DuckDB about 0.05 ms of a 0.6 ms point read."""
+    return "" if where == "TRUE" else f" AND {where}"
+
+
 def _columns(access: AccessPolicy) -> tuple[str, dict]:
     """TILE_COLS plus whether the user may read the tile's source artifact: a tile on a page
-    the user may read can show an artifact of a run they may not, and then must not name it."""
+    the user may read can show an artifact of a run they may not, and then must not name it.
+    (A user who may read every version gets no such column: `tile` takes it as readable.)"""
     where, params = access.sql("artifact_version", "_src")
+    if where == "TRUE":
+        return TILE_COLS, params
     readable = (
-        "TRUE"
-        if where == "TRUE"
-        else f"c.artifact_version_id IN (SELECT _src.id FROM artifact_versions _src WHERE {where})"
+        f"c.artifact_version_id IN (SELECT _src.id FROM artifact_versions _src WHERE {where})"
     )
     return f"{TILE_COLS}, ({readable}) AS run_readable", params
 
@@ -214,7 +221,7 @@ def get(
     where, params = access.sql("curated", "c", mode)
     columns, extra = _columns(access)
     row = cur.dict_row(
-        f"SELECT {columns} FROM curated_visualizations c WHERE c.id = $key AND {where}",
+        f"SELECT {columns} FROM curated_visualizations c WHERE c.id = $key{_also(where)}",
         {**params, **extra, "key": key},
     )
     if row is not None and hydrate:
@@ -231,7 +238,7 @@ def list_for(
     params.update(extra, rtype=resource_type, rid=resource_id)
     rows = cur.dicts(
         f"SELECT {columns} FROM curated_visualizations c "
-        f"WHERE c.resource_id = $rid AND c.resource_type = $rtype AND {where} ORDER BY {ORDER}",
+        f"WHERE c.resource_id = $rid AND c.resource_type = $rtype{_also(where)} ORDER BY {ORDER}",
         params,
     )
     return [tile(r) for r in followed(cur, access, rows)]
@@ -312,7 +319,7 @@ def create_checked(
         "SELECT v.type, v.uri, v.position, v.artifact_version_id, av.uri AS folder, "
         "av.project_id, a.name AS aname, av.version AS aversion, av.run_id, av.run_name "
         "FROM artifact_visualizations v JOIN artifact_versions av ON av.id = v.artifact_version_id "
-        f"JOIN artifacts a ON a.id = av.artifact_id WHERE v.id = $v AND {viz_where}",
+        f"JOIN artifacts a ON a.id = av.artifact_id WHERE v.id = $v{_also(viz_where)}",
         {**params, "v": values["v"]},
     )
     if source is None or (project_id is not None and project_id != source["project_id"]):
@@ -320,8 +327,8 @@ def create_checked(
     read_where, read_params = access.sql(rtype, alias)
     write_where, write_params = access.sql(rtype, alias, "write")
     target_project = cur.value(
-        f"SELECT {project} FROM {table} {alias} WHERE {alias}.id = $rid AND {read_where} "
-        f"AND {write_where}",
+        f"SELECT {project} FROM {table} {alias} WHERE {alias}.id = $rid{_also(read_where)}"
+        f"{_also(write_where)}",
         {**read_params, **write_params, "rid": values["rid"]},
     )
     if target_project != source["project_id"]:
@@ -442,7 +449,7 @@ def update_writable(
     where, params = access.sql("curated", "c", "write")
     columns, extra = _columns(access)
     row = cur.dict_row(
-        f"SELECT {columns} FROM curated_visualizations c WHERE c.id = $key AND {where}",
+        f"SELECT {columns} FROM curated_visualizations c WHERE c.id = $key{_also(where)}",
         {**params, **extra, "key": key},
     )
     if row is None:
@@ -480,7 +487,7 @@ def delete_writable(cur: Cursor, access: AccessPolicy, key: UUID) -> bool:
     where, params = access.sql("curated", "c", "write")
     return (
         cur.changed(
-            f"DELETE FROM curated_visualizations AS c WHERE c.id = $key AND {where}",
+            f"DELETE FROM curated_visualizations AS c WHERE c.id = $key{_also(where)}",
             {**params, "key": key},
         )
         > 0
