@@ -237,6 +237,29 @@ def test_concurrent_moves_to_one_free_order_let_exactly_one_win(
         assert orders.count(target) == 1 and len(orders) == len(tiles)
 
 
+def test_concurrent_creates_at_one_order_let_exactly_one_win(client: Client, world: World) -> None:
+    """The free-order check is part of the insert: creates that overlap (PostgreSQL) at one
+    display order on one resource leave exactly one tile there."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    rid = world.targets[T.PIPELINE]
+    start = threading.Barrier(len(world.vizs))
+
+    def create(viz_id: UUID) -> str:
+        start.wait()
+        try:
+            client.create_curated_visualization(viz_id, rid, T.PIPELINE, display_order=7)
+        except EntityExistsError:
+            return "refused"
+        return "created"
+
+    with ThreadPoolExecutor(len(world.vizs)) as pool:
+        outcomes = sorted(pool.map(create, [v.id for v in world.vizs]))
+    assert outcomes == ["created"] + ["refused"] * (len(world.vizs) - 1)
+    assert [t.display_order for t in client.list_curated_visualizations(T.PIPELINE, rid)] == [7]
+
+
 @pytest.mark.parametrize(
     "change",
     [
