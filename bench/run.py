@@ -429,6 +429,18 @@ def copy_to_postgres(side: Side, label: str, source: Filled) -> float:
     return copied.seconds
 
 
+def curated_figures(side: Side, store: str, n: int) -> dict[str, float]:
+    """The curated loop's medians on store `store`, with the read cache on and then off
+    (`curated_get_ms`, `curated_get_nocache_ms`, ...)."""
+    figures: dict[str, float] = {}
+    for cache in (True, False):
+        result = call_worker(side, "curated", store, n, cache=cache)
+        suffix = "" if cache else "_nocache"
+        for key, value in result.items():
+            figures[f"curated_{key.removesuffix('_ms')}{suffix}_ms"] = value
+    return figures
+
+
 def measure_side(
     side: Side, sizes: Sizes, work: Path, filled: dict[str, Filled], full: bool = True
 ) -> dict[str, Any]:
@@ -458,11 +470,7 @@ def measure_side(
     if side.postgres:
         figures["round_trip_ms"] = round_trip_ms(side.store("store"))
     progress(f"{side.label}: {sizes.curated} x curated create/get/update/delete, cache on, off")
-    for cache in (True, False):
-        result = call_worker(side, "curated", "store", sizes.curated, cache=cache)
-        suffix = "" if cache else "_nocache"
-        for key, value in result.items():
-            figures[f"curated_{key.removesuffix('_ms')}{suffix}_ms"] = value
+    figures.update(curated_figures(side, "store", sizes.curated))
 
     for label, source in filled.items():
         figures[f"{label}_runs"] = source.runs
@@ -581,13 +589,7 @@ def measure_curated_rounds(
     theirs_rounds: list[dict[str, float]] = []
 
     def zviz_round() -> None:
-        figures: dict[str, float] = {}
-        for cache in (True, False):
-            result = call_worker(side, "curated", "rounds", sizes.curated, cache=cache)
-            suffix = "" if cache else "_nocache"
-            for key, value in result.items():
-                figures[f"curated_{key.removesuffix('_ms')}{suffix}_ms"] = value
-        mine_rounds.append(figures)
+        mine_rounds.append(curated_figures(side, "rounds", sizes.curated))
 
     def zenml_round() -> None:
         done = subprocess.run(
