@@ -894,12 +894,14 @@ def notes(
         f"list: median of {sizes.lists} identical calls; with the cache on every call after the "
         "first is a cache hit, so the cache-off rows are the honest ones.",
     ]
-    if zen:
-        lines.append(
-            f"ZenML {zen.get('zenml_version', '?')}: its list figure is on its own store of "
-            f"{zen.get('runs_in_store', '?')} runs (SQLite); its curated figures are medians of 50."
-        )
-    if zen and zen.get("rounds"):
+    if not zen:
+        lines.append("ZenML not measured (--quick, --no-zenml, or no ZENML_PYTHON): SKIP rows.")
+        return lines
+    lines.append(
+        f"ZenML {zen.get('zenml_version', '?')}: its list figure is on its own store of "
+        f"{zen.get('runs_in_store', '?')} runs (SQLite); its curated figures are medians of 50."
+    )
+    if zen.get("rounds"):
         ratios = zen["rounds"]
         spread = "; ".join(
             f"{name.split(',')[0].removeprefix('curated ')} "
@@ -912,8 +914,6 @@ def notes(
             "a host that changes speed weighs on both alike; the PostgreSQL rows compare with "
             f"the same ZenML medians. ZenML/zviz in each round: {spread}."
         )
-    else:
-        lines.append("ZenML not measured (--quick, --no-zenml, or no ZENML_PYTHON): SKIP rows.")
     return lines
 
 
