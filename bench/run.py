@@ -560,19 +560,28 @@ def zenml_python(args: argparse.Namespace) -> Path | None:
     return DEFAULT_ZENML_PYTHON if DEFAULT_ZENML_PYTHON.exists() else None
 
 
-def measure_zenml(python: Path, work: Path) -> dict[str, Any]:
-    """Run bench/zenml_side.py with ZenML's interpreter and read its JSON."""
-    out = work / "zenml.json"
+def run_zenml_side(
+    python: Path, out: Path, *options: str, config: Path | None = None
+) -> dict[str, Any]:
+    """Run bench/zenml_side.py with ZenML's interpreter (on ZenML folder `config`, else one of
+    its own) and read the JSON it writes to `out`."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("ZVIZ_")}
     env.pop("ZENML_CONFIG_PATH", None)
-    progress(f"ZenML's side with {python} (about 30 s)")
+    if config is not None:
+        env["ZENML_CONFIG_PATH"] = str(config)
     subprocess.run(
-        [str(python), str(BENCH / "zenml_side.py"), "--out", str(out)],
+        [str(python), str(BENCH / "zenml_side.py"), "--out", str(out), *options],
         env=env,
         stdout=subprocess.DEVNULL,
         check=True,
     )
     return json.loads(out.read_text())
+
+
+def measure_zenml(python: Path, work: Path) -> dict[str, Any]:
+    """ZenML's figures: bench/zenml_side.py in full."""
+    progress(f"ZenML's side with {python} (about 30 s)")
+    return run_zenml_side(python, work / "zenml.json")
 
 
 def measure_curated_rounds(
@@ -583,8 +592,6 @@ def measure_curated_rounds(
     weighs on both sides alike. Returns zviz's and ZenML's medians over the rounds and each
     round's ZenML/zviz ratios."""
     side = Side("duckdb", "DuckDB", work)
-    zen_env = {k: v for k, v in os.environ.items() if not k.startswith("ZVIZ_")}
-    zen_env["ZENML_CONFIG_PATH"] = str(work / "zenml-rounds")
     mine_rounds: list[dict[str, float]] = []
     theirs_rounds: list[dict[str, float]] = []
 
@@ -592,14 +599,14 @@ def measure_curated_rounds(
         mine_rounds.append(curated_figures(side, "rounds", sizes.curated))
 
     def zenml_round() -> None:
-        done = subprocess.run(
-            [str(python), str(BENCH / "zenml_side.py"), "--curated-round"],
-            env=zen_env,
-            capture_output=True,
-            text=True,
-            check=True,
+        theirs_rounds.append(
+            run_zenml_side(
+                python,
+                work / "zenml-round.json",
+                "--curated-round",
+                config=work / "zenml-rounds",
+            )
         )
-        theirs_rounds.append(json.loads(done.stdout.strip().splitlines()[-1]))
 
     # The zviz worker needs a run to pin tiles from: the pipeline worker makes one.
     script = work / "zviz_bench_pipeline.py"

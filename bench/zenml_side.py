@@ -208,16 +208,13 @@ def main() -> None:
     if args.curated_round:
         if _OWN_CONFIG_DIR:
             parser.error("--curated-round needs ZENML_CONFIG_PATH, kept between rounds")
-        text = json.dumps(curated_round())
-        if args.out:
-            args.out.write_text(text + "\n")
-        print(text)
-        return
-    try:
-        result = benchmark()
-    finally:
-        if _OWN_CONFIG_DIR:
-            shutil.rmtree(os.environ["ZENML_CONFIG_PATH"], ignore_errors=True)
+        result = curated_round()
+    else:
+        try:
+            result = benchmark()
+        finally:
+            if _OWN_CONFIG_DIR:
+                shutil.rmtree(os.environ["ZENML_CONFIG_PATH"], ignore_errors=True)
     text = json.dumps(result, indent=2)
     if args.out:
         args.out.write_text(text + "\n")
