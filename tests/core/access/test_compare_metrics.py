@@ -34,7 +34,7 @@ def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict:
     runs = {
         "open1": open_pipe(acc=0.7),
         "open2": open_pipe(acc=0.8),
-        "secret": secret_pipe(acc=0.99),
+        "secret": secret_pipe(acc=0.987654321),
     }
     config = write_config(
         tmp_path / "auth.yaml",
@@ -56,7 +56,8 @@ def test_comparison_leaves_out_unreadable_runs_and_only_counts_them(world: dict)
     assert result.hidden == 1
     dumped = result.model_dump_json()
     assert str(world["secret"].id) not in dumped and world["secret"].name not in dumped
-    assert "0.99" not in dumped  # not even its metric
+    # Not even its metric (nine decimals: no timestamp or id holds them by chance).
+    assert "0.987654321" not in dumped
     # An unreadable run by name is as missing as one that does not exist.
     by_name = bob.compare_runs([world["open1"].id, world["open2"].id, world["secret"].name])
     assert by_name.hidden == 1
