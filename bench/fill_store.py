@@ -215,7 +215,9 @@ def _sql_steps(runs: int, versions: int, tiles: int, pipelines: int) -> list[str
             FROM g_targets""",
         schema.BACKFILL_TILE_SOURCES,
         schema.BACKFILL_TILE_FOLDERS,
+        schema.REBUILD_TILE_SHOWN["duckdb"],
         *schema.BACKFILL_VERSION_NAMES.strip().rstrip(";").split(";"),
+        schema.BACKFILL_VERSION_ARTIFACT_NAMES,
         *schema.REBUILD_ARTIFACT_COUNTS.strip().rstrip(";").split(";"),
     ]
 

@@ -148,3 +148,31 @@ def test_a_viewer_follows_only_versions_they_may_read(client: Client, tmp_path: 
     client.delete_pipeline_run(readable.id)
     [seen] = bob.list_curated_visualizations(T.MODEL, model.id)
     assert seen.artifact_visualization is None and seen.run_name is None
+
+
+def test_tiles_read_the_same_after_migration_14_rebuilds_what_they_show(
+    client: Client, engine: str, zviz_home: Path
+) -> None:
+    """Migration 14 writes `shown` with the engine's JSON function; inserts write it from
+    Python. A store upgraded to 14 must read every tile as it was read before."""
+    from tests.core.store.test_schema import raw_cursor
+    from zviz_core.store import forget_engines, schema
+
+    first = training(1)
+    model = client.create_model("m")
+    client.create_curated_visualization(
+        _viz(first).id, model.id, T.MODEL, display_name="pinned", display_order=10
+    )
+    client.create_curated_visualization(_viz(first).id, model.id, T.MODEL, follow="output")
+    client.create_curated_visualization(_viz(first).id, model.id, T.MODEL, follow="artifact")
+    training(2)
+    before = client.list_curated_visualizations(T.MODEL, model.id)
+    assert [t.follow for t in before] == [None, TileFollow.OUTPUT, TileFollow.ARTIFACT]
+    forget_engines(close=True)
+    with raw_cursor(engine, zviz_home) as cur:
+        cur.execute("UPDATE curated_visualizations SET shown = NULL")
+        cur.execute(schema.REBUILD_TILE_SHOWN[engine])
+    again = Client()
+    after = again.list_curated_visualizations(T.MODEL, model.id)
+    assert after == before
+    assert [again.get_curated_visualization(t.id) for t in before] == before

@@ -380,11 +380,12 @@ def insert_version(
     cur.execute(
         "INSERT INTO artifact_versions (id, artifact_id, project_id, version, uri, data_type, "
         "materializer, run_id, step_run_id, output_name, metadata, created, run_name, step_name, "
-        "pipeline_name) VALUES ($id, $a, $p, $v, $uri, $dt, $m, $run, $step, $out, $meta, $t, "
-        "$rname, $sname, $pname)",
+        "pipeline_name, artifact_name) VALUES ($id, $a, $p, $v, $uri, $dt, $m, $run, $step, $out, "
+        "$meta, $t, $rname, $sname, $pname, $name)",
         {
             "id": version_id,
             "a": artifact_id,
+            "name": name,
             "p": project_id,
             "v": version,
             "uri": uri,

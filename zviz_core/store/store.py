@@ -611,9 +611,9 @@ class Store:
                     "vpos": viz.position,
                     **({} if source is None else {"v": tile_sql.NIL, "av": tile_sql.NIL}),
                 },
+                follow,
+                source,
             )
-            if source is not None:
-                tile_sql.set_follow(cur, key, follow, source)  # type: ignore[arg-type]
             return tile_sql.get(cur, policy, key)
 
         return self._remembered(policy, self.write(write))

@@ -17,6 +17,7 @@ from zviz_core.artifacts.store import ArtifactStore, is_inside
 from zviz_core.enums import ExecutionStatus, VisualizationType
 from zviz_core.errors import ArtifactLoadError, ArtifactPathError, InvalidInputError
 from zviz_core.materializers import BaseMaterializer
+from zviz_core.store import schema
 
 
 class Note:
@@ -293,7 +294,10 @@ def test_a_tile_of_a_forged_visualization_cannot_open_it(client: Client, secret:
             "id": tile.id,
         },
     )
+    # A tile is read from `shown`, its columns' copy: forge that too.
+    client._db.write(lambda cur: cur.execute(schema.REBUILD_TILE_SHOWN[cur.dialect]))
     shown = client.list_curated_visualizations("model", model.id)[0]
+    assert shown.artifact_visualization.uri == str(secret)
     with pytest.raises(ArtifactPathError):
         client.load_visualization_content(shown.artifact_visualization)
 

@@ -309,6 +309,11 @@ def test_store_from_an_older_schema_upgrades_and_keeps_its_data(zviz_home: Path)
     assert [(t.id, t.display_name, t.display_order) for t in tiles] == [
         (ids["tile"], "Old tile", 10)
     ]
+    assert tiles[0].artifact_name == "old_artifact"
+    assert tiles[0].artifact_visualization.uri.endswith("report.html")
+    # A new tile copies the old version's artifact name, which v14 wrote into the version.
+    again = client.create_curated_visualization(ids["viz"], run.pipeline.id, "pipeline")
+    assert (again.artifact_name, again.artifact_version) == ("old_artifact", 1)
     assert _version(zviz_home) == schema.LATEST
 
     # The upgraded store takes new work beside the old.
