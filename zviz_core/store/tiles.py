@@ -288,25 +288,51 @@ _INSERT = (
 )
 
 
-# The insert unless the visualization is already on the resource or the display order is
-# taken: one statement in place of a read and the insert (0.3 ms less on DuckDB). The casts give
-# PostgreSQL each parameter's type, which it does not take from the columns in INSERT ... SELECT.
-_INSERT_FREE = (
-    "INSERT INTO curated_visualizations (id, project_id, artifact_visualization_id, "
-    "artifact_version_id, resource_type, resource_id, display_name, display_order, "
-    "layout_size, created, updated, viz_type, viz_uri, viz_position, viz_folder, artifact_name, "
-    "artifact_version, run_id, run_name, shown) SELECT CAST($id AS UUID), CAST($p AS UUID), "
-    "CAST($v AS UUID), CAST($av AS UUID), CAST($rt AS VARCHAR), CAST($rid AS UUID), "
-    "CAST($n AS VARCHAR), CAST($o AS INTEGER), CAST($s AS VARCHAR), CAST($t AS TIMESTAMP), "
-    "CAST($t AS TIMESTAMP), CAST($vtype AS VARCHAR), CAST($vuri AS VARCHAR), "
-    "CAST($vpos AS INTEGER), CAST($vfolder AS VARCHAR), CAST($aname AS VARCHAR), "
-    "CAST($aversion AS INTEGER), CAST($run AS UUID), CAST($rname AS VARCHAR), "
-    "CAST($shown AS VARCHAR) "
-    "WHERE NOT EXISTS (SELECT 1 FROM curated_visualizations o "
-    "WHERE o.resource_id = CAST($rid AS UUID) AND o.resource_type = CAST($rt AS VARCHAR) "
-    "AND (o.artifact_visualization_id = CAST($v AS UUID) "
-    "OR o.display_order = CAST($o AS INTEGER)))"
+# The insert's columns, each with its parameter and type.
+_FREE_COLUMNS = (
+    ("id", "id", "UUID"),
+    ("project_id", "p", "UUID"),
+    ("artifact_visualization_id", "v", "UUID"),
+    ("artifact_version_id", "av", "UUID"),
+    ("resource_type", "rt", "VARCHAR"),
+    ("resource_id", "rid", "UUID"),
+    ("display_name", "n", "VARCHAR"),
+    ("display_order", "o", "INTEGER"),
+    ("layout_size", "s", "VARCHAR"),
+    ("created", "t", "TIMESTAMP"),
+    ("updated", "t", "TIMESTAMP"),
+    ("viz_type", "vtype", "VARCHAR"),
+    ("viz_uri", "vuri", "VARCHAR"),
+    ("viz_position", "vpos", "INTEGER"),
+    ("viz_folder", "vfolder", "VARCHAR"),
+    ("artifact_name", "aname", "VARCHAR"),
+    ("artifact_version", "aversion", "INTEGER"),
+    ("run_id", "run", "UUID"),
+    ("run_name", "rname", "VARCHAR"),
+    ("shown", "shown", "VARCHAR"),
 )
+
+
+def _insert_free(cast: bool) -> str:
+    """The insert unless the visualization is already on the resource or the display order is
+    taken: one statement in place of a read and the insert (0.3 ms less on DuckDB).
+
+    With `cast`, every parameter is cast to its column's type: PostgreSQL does not take the
+    types from the columns in INSERT ... SELECT. DuckDB does, and 20 casts cost it 0.19 ms of
+    a 1.26 ms insert."""
+    typed = {
+        name: f"CAST(${name} AS {kind})" if cast else f"${name}" for _, name, kind in _FREE_COLUMNS
+    }
+    return (
+        f"INSERT INTO curated_visualizations ({', '.join(c for c, _, _ in _FREE_COLUMNS)}) "
+        f"SELECT {', '.join(typed[name] for _, name, _ in _FREE_COLUMNS)} "
+        "WHERE NOT EXISTS (SELECT 1 FROM curated_visualizations o "
+        f"WHERE o.resource_id = {typed['rid']} AND o.resource_type = {typed['rt']} "
+        f"AND (o.artifact_visualization_id = {typed['v']} OR o.display_order = {typed['o']}))"
+    )
+
+
+_INSERT_FREE = {"duckdb": _insert_free(cast=False), "postgres": _insert_free(cast=True)}
 
 
 def _fields(values: dict) -> dict:
@@ -416,7 +442,7 @@ def create_checked(
         "rname": source["run_name"],
     }
     fields = _fields(full)
-    if not cur.changed(_INSERT_FREE, {**full, "shown": shown_text(fields)}):
+    if not cur.changed(_INSERT_FREE[cur.dialect], {**full, "shown": shown_text(fields)}):
         return None
     # The visualization was read through its artifact version's filter, so its source is
     # readable to this user.
