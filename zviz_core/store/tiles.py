@@ -12,11 +12,11 @@ from zviz_core.enums import CuratedVisualizationSize, TileFollow, VisualizationR
 from zviz_core.models import CuratedVisualizationResponse
 from zviz_core.store import artifacts
 from zviz_core.store.engine import Cursor
-from zviz_core.store.schema import TILE_SHOWN
+from zviz_core.store.schema import REBUILD_TILE_SHOWN, TILE_SHOWN
 from zviz_core.store.util import aware
 
-# A tile is read as what it shows, kept as one JSON text (schema v14), and its changeable fields.
-TILE_COLS = "c.shown, c.display_name, c.display_order, c.layout_size, c.updated"
+# A tile is read from one JSON text that holds every field (schema v14).
+TILE_COLS = "c.shown"
 _SHOWN_IDS = (
     "id",
     "project_id",
@@ -67,14 +67,20 @@ def shown_text(row: dict) -> str:
     return json.dumps({key: _plain(row.get(key)) for key in TILE_SHOWN}, separators=(",", ":"))
 
 
+def _reshow(cur: Cursor, key: UUID) -> None:
+    """Write a tile's `shown` again from its columns, after an update of the columns."""
+    cur.execute(f"{REBUILD_TILE_SHOWN[cur.dialect]} WHERE id = $id", {"id": key})
+
+
 def unpacked(row: dict) -> dict:
-    """A tile row read with TILE_COLS as every field of the tile: what it shows (written by
-    `shown_text`, or by the engine's JSON function in a migration or a copy) and the rest."""
+    """A tile row read with TILE_COLS as every field of the tile (`shown` was written by
+    `shown_text`, or by the engine's JSON function), plus any other column read."""
     fields = json.loads(row.pop("shown"))
     for key in _SHOWN_IDS:
         if fields[key] is not None:
             fields[key] = UUID(fields[key])
     fields["created"] = datetime.fromisoformat(fields["created"])
+    fields["updated"] = datetime.fromisoformat(fields["updated"])
     fields.update(row)
     return fields
 
@@ -481,6 +487,7 @@ def update(cur: Cursor, key: UUID, changes: dict, now: Any) -> None:
         f"UPDATE curated_visualizations SET {_sets(changes)} WHERE id = $id",
         {**changes, "t": now, "id": key},
     )
+    _reshow(cur, key)
 
 
 def _sets(changes: dict) -> str:
@@ -539,21 +546,23 @@ def update_writable(
         "o.resource_id = $rid AND o.resource_type = $rtype AND o.display_order = $display_order "
         "AND o.id <> $key)"
     )
+    changed = {**row, **changes, "updated": now}
     done = cur.changed(
-        f"UPDATE curated_visualizations SET {sets} WHERE id = $key AND updated = $seen{free}",
+        f"UPDATE curated_visualizations SET {sets}, shown = $shown "
+        f"WHERE id = $key AND updated = $seen{free}",
         {
             **changes,
             "t": now,
             "key": key,
             "seen": row["updated"],
+            "shown": shown_text(changed),
             **({"rid": row["resource_id"], "rtype": row["resource_type"]} if free else {}),
         },
     )
     if not done:
         return None
-    row.update(changes, updated=now)
-    [row] = followed(cur, access, [row])
-    return tile(row)
+    [changed] = followed(cur, access, [changed])
+    return tile(changed)
 
 
 def delete_writable(cur: Cursor, access: AccessPolicy, key: UUID) -> bool:
@@ -575,8 +584,9 @@ def delete(cur: Cursor, key: UUID) -> None:
 def renumber(cur: Cursor, ordered: list[UUID], now: Any) -> None:
     """Give tiles display orders 10, 20, 30... in this order (only rows that change)."""
     for position, tile_id in enumerate(ordered, start=1):
-        cur.execute(
+        if cur.changed(
             "UPDATE curated_visualizations SET display_order = $o, updated = $t "
             "WHERE id = $id AND display_order IS DISTINCT FROM $o",
             {"o": position * 10, "t": now, "id": tile_id},
-        )
+        ):
+            _reshow(cur, tile_id)
