@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import timedelta
 from uuid import UUID
 
 import pytest
@@ -191,6 +192,58 @@ def test_update_changes_only_the_given_fields(client: Client, world: World) -> N
     # What a tile shows and where it is pinned never change.
     assert stored.artifact_visualization_id == tile.artifact_visualization_id
     assert stored.resource == tile.resource
+
+
+def test_tiles_an_older_zviz_writes_are_read_from_their_columns(
+    client: Client, world: World
+) -> None:
+    """A zviz from before schema 14, still running when the store was upgraded, writes tiles
+    without `shown`, and updates their columns only: reads take those rows from the columns."""
+    rid = world.targets[T.MODEL]
+    kept = client.create_curated_visualization(world.vizs[0].id, rid, T.MODEL, display_order=10)
+    moved = client.create_curated_visualization(world.vizs[1].id, rid, T.MODEL, display_order=20)
+    old = uuid.uuid4()
+    av = world.vizs[2].artifact_version_id
+
+    def write_as_before_14(cur) -> None:
+        cur.execute(
+            "INSERT INTO curated_visualizations (id, project_id, artifact_visualization_id, "
+            "artifact_version_id, resource_type, resource_id, display_name, display_order, "
+            "layout_size, created, updated, viz_type, viz_uri, viz_position, viz_folder, "
+            "artifact_name, artifact_version, run_id, run_name) "
+            "SELECT $id, av.project_id, v.id, av.id, 'model', $rid, 'old', 30, 'full_width', "
+            "av.created, av.created, v.type, v.uri, v.position, av.uri, a.name, av.version, "
+            "av.run_id, av.run_name FROM artifact_visualizations v "
+            "JOIN artifact_versions av ON av.id = v.artifact_version_id "
+            "JOIN artifacts a ON a.id = av.artifact_id WHERE v.id = $v",
+            {"id": old, "rid": rid, "v": world.vizs[2].id},
+        )
+        cur.execute(
+            "UPDATE curated_visualizations SET display_order = 5, display_name = 'moved', "
+            "updated = $t WHERE id = $id",
+            {"t": moved.updated.replace(tzinfo=None) + timedelta(seconds=1), "id": moved.id},
+        )
+
+    client._db.write(write_as_before_14)
+    tiles = client.list_curated_visualizations(T.MODEL, rid)
+    assert [(t.id, t.display_name, t.display_order) for t in tiles] == [
+        (moved.id, "moved", 5),
+        (kept.id, None, 10),
+        (old, "old", 30),
+    ]
+    older = client.get_curated_visualization(old)
+    name = client.get_artifact_version(av).name
+    assert (older.artifact_version_id, older.artifact_name, tiles[2].artifact_name) == (
+        av,
+        name,
+        name,
+    )
+    shown = client.load_visualization_content(older.artifact_visualization).value
+    assert shown == "<h1>report 2</h1>"
+    assert client.get_curated_visualization(moved.id).display_order == 5
+    # An update by this zviz writes `shown` again.
+    client.update_curated_visualization(old, display_name="renamed")
+    assert client.get_curated_visualization(old).display_name == "renamed"
 
 
 def test_update_to_a_used_order_is_refused_and_changes_nothing(

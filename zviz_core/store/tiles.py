@@ -15,8 +15,13 @@ from zviz_core.store.engine import Cursor
 from zviz_core.store.schema import REBUILD_TILE_SHOWN, TILE_SHOWN
 from zviz_core.store.util import aware
 
-# A tile is read from one JSON text that holds every field (schema v14).
-TILE_COLS = "c.shown"
+# A tile is read from one JSON text that holds every field (schema v14), and its `updated`
+# column, which tells whether that text is as new as the columns.
+TILE_COLS = "c.shown, c.updated"
+# The same fields from the columns, the record.
+RECORD_COLS = ", ".join(
+    f"c.{column}" if column == key else f"c.{column} AS {key}" for key, column in TILE_SHOWN.items()
+)
 _SHOWN_IDS = (
     "id",
     "project_id",
@@ -41,17 +46,39 @@ def _also(where: str) -> str:
     return "" if where == "TRUE" else f" AND {where}"
 
 
-def _columns(access: AccessPolicy) -> tuple[str, dict]:
-    """TILE_COLS plus whether the user may read the tile's source artifact: a tile on a page
+def _columns(access: AccessPolicy, base: str) -> tuple[str, dict]:
+    """`base` plus whether the user may read the tile's source artifact: a tile on a page
     the user may read can show an artifact of a run they may not, and then must not name it.
     (A user who may read every version gets no such column: `tile` takes it as readable.)"""
     where, params = access.sql("artifact_version", "_src")
     if where == "TRUE":
-        return TILE_COLS, params
+        return base, params
     readable = (
         f"c.artifact_version_id IN (SELECT _src.id FROM artifact_versions _src WHERE {where})"
     )
-    return f"{TILE_COLS}, ({readable}) AS run_readable", params
+    return f"{base}, ({readable}) AS run_readable", params
+
+
+def _read(
+    cur: Cursor, access: AccessPolicy, tail: str, params: dict, one: bool = False
+) -> list[dict]:
+    """Every field of the tiles `SELECT ... FROM curated_visualizations c {tail}` finds, from
+    `shown`; from the columns instead when a row's `shown` is missing or older than its
+    columns (written by a zviz from before schema 14 that was still running when the store
+    was upgraded). With `one`, only the first row is fetched."""
+
+    def fetch(base: str) -> list[dict]:
+        columns, extra = _columns(access, base)
+        sql = f"SELECT {columns} FROM curated_visualizations c {tail}"
+        if not one:
+            return cur.dicts(sql, {**params, **extra})
+        row = cur.dict_row(sql, {**params, **extra})
+        return [] if row is None else [row]
+
+    fields = [unpacked(row) for row in fetch(TILE_COLS)]
+    if None in fields:
+        return fetch(RECORD_COLS)
+    return fields  # type: ignore[return-value]
 
 
 def _plain(value: Any) -> Any:
@@ -72,15 +99,21 @@ def _reshow(cur: Cursor, key: UUID) -> None:
     cur.execute(f"{REBUILD_TILE_SHOWN[cur.dialect]} WHERE id = $id", {"id": key})
 
 
-def unpacked(row: dict) -> dict:
+def unpacked(row: dict) -> dict | None:
     """A tile row read with TILE_COLS as every field of the tile (`shown` was written by
-    `shown_text`, or by the engine's JSON function), plus any other column read."""
-    fields = json.loads(row.pop("shown"))
+    `shown_text`, or by the engine's JSON function), plus any other column read; None when
+    `shown` is missing or older than the row's `updated` column."""
+    text, updated = row.pop("shown"), row.pop("updated")
+    if text is None:
+        return None
+    fields = json.loads(text)
+    fields["updated"] = datetime.fromisoformat(fields["updated"])
+    if fields["updated"] != updated:
+        return None
     for key in _SHOWN_IDS:
         if fields[key] is not None:
             fields[key] = UUID(fields[key])
     fields["created"] = datetime.fromisoformat(fields["created"])
-    fields["updated"] = datetime.fromisoformat(fields["updated"])
     fields.update(row)
     return fields
 
@@ -251,14 +284,10 @@ def get(
     cur: Cursor, access: AccessPolicy, key: UUID, hydrate: bool = True, mode: str = "read"
 ) -> CuratedVisualizationResponse | None:
     where, params = access.sql("curated", "c", mode)
-    columns, extra = _columns(access)
-    row = cur.dict_row(
-        f"SELECT {columns} FROM curated_visualizations c WHERE c.id = $key{_also(where)}",
-        {**params, **extra, "key": key},
-    )
-    if row is None:
+    found = _read(cur, access, f"WHERE c.id = $key{_also(where)}", {**params, "key": key}, True)
+    if not found:
         return None
-    row = unpacked(row)
+    [row] = found
     if hydrate:
         [row] = followed(cur, access, [row])
     return tile(row, hydrate)
@@ -269,17 +298,12 @@ def list_for(
 ) -> list[CuratedVisualizationResponse]:
     """A resource's tiles in display order; each carries its source, copied at creation."""
     where, params = access.sql("curated", "c")
-    columns, extra = _columns(access)
-    params.update(extra, rtype=resource_type, rid=resource_id)
-    rows = [
-        unpacked(row)
-        for row in cur.dicts(
-            f"SELECT {columns} FROM curated_visualizations c "
-            f"WHERE c.resource_id = $rid AND c.resource_type = $rtype{_also(where)} "
-            f"ORDER BY {ORDER}",
-            params,
-        )
-    ]
+    rows = _read(
+        cur,
+        access,
+        f"WHERE c.resource_id = $rid AND c.resource_type = $rtype{_also(where)} ORDER BY {ORDER}",
+        {**params, "rtype": resource_type, "rid": resource_id},
+    )
     return [tile(r) for r in followed(cur, access, rows)]
 
 
@@ -527,14 +551,10 @@ def update_writable(
     """
     sets = _sets(changes)
     where, params = access.sql("curated", "c", "write")
-    columns, extra = _columns(access)
-    row = cur.dict_row(
-        f"SELECT {columns} FROM curated_visualizations c WHERE c.id = $key{_also(where)}",
-        {**params, **extra, "key": key},
-    )
-    if row is None:
+    found = _read(cur, access, f"WHERE c.id = $key{_also(where)}", {**params, "key": key}, True)
+    if not found:
         return None
-    row = unpacked(row)
+    [row] = found
     if expected_updated is not None and aware(row["updated"]) != expected_updated:
         return None
     order = changes.get("display_order")
