@@ -176,3 +176,18 @@ def test_tiles_read_the_same_after_migration_14_rebuilds_what_they_show(
     after = again.list_curated_visualizations(T.MODEL, model.id)
     assert after == before
     assert [again.get_curated_visualization(t.id) for t in before] == before
+
+    # Times whose fraction the engines' JSON shortens ("05.12", "05"), read first from the
+    # columns (shown is then older than the row), then from the rebuilt shown.
+    forget_engines(close=True)
+    with raw_cursor(engine, zviz_home) as cur:
+        cur.execute(
+            "UPDATE curated_visualizations SET created = TIMESTAMP '2026-01-02 03:04:05.12', "
+            "updated = TIMESTAMP '2026-01-02 03:04:05'"
+        )
+    from_columns = Client().list_curated_visualizations(T.MODEL, model.id)
+    assert [(t.created.microsecond, t.updated.second) for t in from_columns] == [(120000, 5)] * 3
+    forget_engines(close=True)
+    with raw_cursor(engine, zviz_home) as cur:
+        cur.execute(schema.REBUILD_TILE_SHOWN[engine])
+    assert Client().list_curated_visualizations(T.MODEL, model.id) == from_columns
