@@ -6,6 +6,7 @@ Never edit a released migration: add a new one. A store written by a newer zviz 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -269,42 +270,46 @@ _V13 = {
 # is also kept in one JSON text, `shown`, written with the columns by every insert and update
 # and rebuilt from them by this migration and after a copy that moves files. The columns stay
 # the record: queries filter and sort on them, and a copy rewrites their locations.
-TILE_SHOWN: dict[str, str] = {
-    "id": "id",
-    "project_id": "project_id",
-    "artifact_visualization_id": "artifact_visualization_id",
-    "artifact_version_id": "artifact_version_id",
-    "resource_type": "resource_type",
-    "resource_id": "resource_id",
-    "display_name": "display_name",
-    "display_order": "display_order",
-    "layout_size": "layout_size",
-    "created": "created",
-    "updated": "updated",
-    "viz_type": "viz_type",
-    "viz_uri": "viz_uri",
-    "viz_position": "viz_position",
-    "folder": "viz_folder",
-    "artifact_name": "artifact_name",
-    "artifact_version": "artifact_version",
-    "run_id": "run_id",
-    "run_name": "run_name",
-    "follow_kind": "follow_kind",
-    "follow_artifact_id": "follow_artifact_id",
-    "follow_pipeline_id": "follow_pipeline_id",
-    "follow_step": "follow_step",
-    "follow_output": "follow_output",
-}
+_V14_SHOWN = (
+    ("id", "id"),
+    ("project_id", "project_id"),
+    ("artifact_visualization_id", "artifact_visualization_id"),
+    ("artifact_version_id", "artifact_version_id"),
+    ("resource_type", "resource_type"),
+    ("resource_id", "resource_id"),
+    ("display_name", "display_name"),
+    ("display_order", "display_order"),
+    ("layout_size", "layout_size"),
+    ("created", "created"),
+    ("updated", "updated"),
+    ("viz_type", "viz_type"),
+    ("viz_uri", "viz_uri"),
+    ("viz_position", "viz_position"),
+    ("folder", "viz_folder"),
+    ("artifact_name", "artifact_name"),
+    ("artifact_version", "artifact_version"),
+    ("run_id", "run_id"),
+    ("run_name", "run_name"),
+    ("follow_kind", "follow_kind"),
+    ("follow_artifact_id", "follow_artifact_id"),
+    ("follow_pipeline_id", "follow_pipeline_id"),
+    ("follow_step", "follow_step"),
+    ("follow_output", "follow_output"),
+)
 
 
-def _rebuild_shown(function: str) -> str:
-    pairs = ", ".join(f"'{key}', {column}" for key, column in TILE_SHOWN.items())
+def _shown_sql(function: str, fields: Iterable[tuple[str, str]]) -> str:
+    pairs = ", ".join(f"'{key}', {column}" for key, column in fields)
     return f"UPDATE curated_visualizations SET shown = CAST({function}({pairs}) AS VARCHAR)"
 
 
+_JSON_OBJECT = {"duckdb": "json_object", "postgres": "json_build_object"}
+# What `shown` holds now (its key, and the column it copies), and the SQL that rebuilds it from
+# the columns (after a copy that moves files, after a reorder). v14 keeps its own list: a field
+# added here needs its column first, and a migration that rebuilds `shown` once it exists.
+TILE_SHOWN: dict[str, str] = dict(_V14_SHOWN)
 REBUILD_TILE_SHOWN = {
-    "duckdb": _rebuild_shown("json_object"),
-    "postgres": _rebuild_shown("json_build_object"),
+    dialect: _shown_sql(function, TILE_SHOWN.items()) for dialect, function in _JSON_OBJECT.items()
 }
 # Also in v14: an artifact version keeps its artifact's name (immutable), as it keeps its run's
 # since v9, so that what a new tile copies of its source is read from two tables, not three (a
@@ -316,10 +321,10 @@ WHERE src.id = artifact_versions.artifact_id
 """
 _V14 = {
     dialect: "ALTER TABLE curated_visualizations ADD COLUMN shown VARCHAR;\n"
-    f"{sql};\n"
+    f"{_shown_sql(function, _V14_SHOWN)};\n"
     "ALTER TABLE artifact_versions ADD COLUMN artifact_name VARCHAR;\n"
     f"{BACKFILL_VERSION_ARTIFACT_NAMES};"
-    for dialect, sql in REBUILD_TILE_SHOWN.items()
+    for dialect, function in _JSON_OBJECT.items()
 }
 
 # A migration is SQL for every engine, or {dialect: SQL} when the engines need different things.
