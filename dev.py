@@ -75,6 +75,16 @@ def main(argv: list[str]) -> int:
         check = subprocess.run([python, "-m", "ruff", "check", "."]).returncode
         fmt = subprocess.run([python, "-m", "ruff", "format", "--check", "."]).returncode
         return check or fmt
+    return become(args)
+
+
+def become(args: list[str]) -> int:
+    """Run `args` in place of this process where the OS allows it (POSIX), so that a signal
+    sent to dev.py (a supervisor's SIGTERM) reaches the command itself and leaves no orphan."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    if os.name == "posix":
+        os.execv(args[0], args)
     return subprocess.run(args).returncode
 
 

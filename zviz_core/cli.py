@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -117,6 +118,10 @@ def app(reload: bool, streamlit_args: tuple[str, ...]) -> None:
         click.echo(store_summary())
     except ConfigError as exc:
         _fail(str(exc))
+    sys.stdout.flush()
+    if os.name == "posix":
+        # Streamlit in place of this process: a supervisor's SIGTERM reaches it, not an orphan.
+        os.execv(command[0], command)
     try:
         raise SystemExit(subprocess.run(command).returncode)
     except KeyboardInterrupt:

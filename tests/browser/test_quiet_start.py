@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 import subprocess
 import sys
 from collections.abc import Callable
@@ -54,6 +55,10 @@ def test_dev_py_app_prints_the_banner_and_one_store_line_only(
         page.wait_for_timeout(2000)  # a watcher's complaints would come while the page loads
     finally:
         stop(process)
+    # dev.py and `zviz app` become streamlit: stopping the process started stops the app, and
+    # leaves nothing listening (they used to leave streamlit running, orphaned).
+    with socket.socket() as probe:
+        assert probe.connect_ex(("127.0.0.1", port)) != 0, "the app outlived its stopped process"
 
     lines = [line.strip() for line in log.read_text(errors="replace").splitlines()]
     lines = [line for line in lines if line and line != "Stopping..."]
