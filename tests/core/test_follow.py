@@ -9,11 +9,13 @@ from uuid import UUID
 import pytest
 
 from tests.core.access.conftest import write_config
+from tests.core.store.test_schema import raw_cursor
 from zviz_core import Client, pipeline, step
 from zviz_core.access import AccessConfig
 from zviz_core.enums import TileFollow, VisualizationResourceTypes
 from zviz_core.errors import EntityExistsError, InvalidInputError
 from zviz_core.models import ArtifactVisualizationResponse, PipelineRunResponse
+from zviz_core.store import forget_engines, schema
 from zviz_core.types import HTMLString
 
 T = VisualizationResourceTypes
@@ -155,9 +157,6 @@ def test_tiles_read_the_same_after_migration_14_rebuilds_what_they_show(
 ) -> None:
     """Migration 14 writes `shown` with the engine's JSON function; inserts write it from
     Python. A store upgraded to 14 must read every tile as it was read before."""
-    from tests.core.store.test_schema import raw_cursor
-    from zviz_core.store import forget_engines, schema
-
     first = training(1)
     model = client.create_model("m")
     client.create_curated_visualization(

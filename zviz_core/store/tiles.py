@@ -307,19 +307,8 @@ def list_for(
     return [tile(r) for r in followed(cur, access, rows)]
 
 
-_INSERT = (
-    "INSERT INTO curated_visualizations (id, project_id, artifact_visualization_id, "
-    "artifact_version_id, resource_type, resource_id, display_name, display_order, "
-    "layout_size, created, updated, viz_type, viz_uri, viz_position, viz_folder, artifact_name, "
-    "artifact_version, run_id, run_name, follow_kind, follow_artifact_id, follow_pipeline_id, "
-    "follow_step, follow_output, shown) VALUES ($id, $p, $v, $av, $rt, $rid, $n, $o, $s, "
-    "$t, $t, $vtype, $vuri, $vpos, $vfolder, $aname, $aversion, $run, $rname, $fkind, "
-    "$fartifact, $fpipeline, $fstep, $foutput, $shown)"
-)
-
-
-# The insert's columns, each with its parameter and type.
-_FREE_COLUMNS = (
+# A tile's columns as an insert writes them: each with its parameter and type.
+_INSERTED = (
     ("id", "id", "UUID"),
     ("project_id", "p", "UUID"),
     ("artifact_visualization_id", "v", "UUID"),
@@ -339,8 +328,21 @@ _FREE_COLUMNS = (
     ("artifact_version", "aversion", "INTEGER"),
     ("run_id", "run", "UUID"),
     ("run_name", "rname", "VARCHAR"),
+    ("follow_kind", "fkind", "VARCHAR"),
+    ("follow_artifact_id", "fartifact", "UUID"),
+    ("follow_pipeline_id", "fpipeline", "UUID"),
+    ("follow_step", "fstep", "VARCHAR"),
+    ("follow_output", "foutput", "VARCHAR"),
     ("shown", "shown", "VARCHAR"),
 )
+_INSERT = (
+    f"INSERT INTO curated_visualizations ({', '.join(c for c, _, _ in _INSERTED)}) "
+    f"VALUES ({', '.join(f'${name}' for _, name, _ in _INSERTED)})"
+)
+# A following tile is never made by the guarded insert: it leaves the follow columns out.
+_FREE_COLUMNS = tuple(c for c in _INSERTED if not c[0].startswith("follow_"))
+# Which field of a tile (a key of `shown`) each column holds.
+_FIELD_OF = {column: key for key, column in TILE_SHOWN.items()}
 
 
 def _insert_free(cast: bool) -> str:
@@ -366,33 +368,9 @@ _INSERT_FREE = {"duckdb": _insert_free(cast=False), "postgres": _insert_free(cas
 
 
 def _fields(values: dict) -> dict:
-    """A new tile's fields, as `tile` takes them, from the parameters of its insert."""
-    return {
-        "id": values["id"],
-        "project_id": values["p"],
-        "artifact_visualization_id": values["v"],
-        "artifact_version_id": values["av"],
-        "display_name": values["n"],
-        "display_order": values["o"],
-        "layout_size": values["s"],
-        "resource_type": values["rt"],
-        "resource_id": values["rid"],
-        "created": values["t"],
-        "updated": values["t"],
-        "viz_type": values["vtype"],
-        "viz_uri": values["vuri"],
-        "viz_position": values["vpos"],
-        "folder": values["vfolder"],
-        "artifact_name": values["aname"],
-        "artifact_version": values["aversion"],
-        "run_id": values["run"],
-        "run_name": values["rname"],
-        "follow_kind": values.get("fkind"),
-        "follow_artifact_id": values.get("fartifact"),
-        "follow_pipeline_id": values.get("fpipeline"),
-        "follow_step": values.get("fstep"),
-        "follow_output": values.get("foutput"),
-    }
+    """A new tile's fields, as `tile` takes them, from the parameters of its insert (a follow
+    parameter left out is None)."""
+    return {_FIELD_OF[c]: values.get(name) for c, name, _ in _INSERTED if c in _FIELD_OF}
 
 
 def insert(
