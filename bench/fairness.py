@@ -59,7 +59,11 @@ print(json.dumps({"max": waits[-1], "p99": waits[int(len(waits) * 0.99)], "reads
 
 def measure(steps: int, python: str = sys.executable) -> dict[str, Any]:
     """Run the pipeline and the reader once; returns max_s, p99_s, reads, errors, pipeline_s."""
-    home = tempfile.mkdtemp(prefix="zviz-fair-")
+    with tempfile.TemporaryDirectory(prefix="zviz-fair-") as home:
+        return _measure_in(home, steps, python)
+
+
+def _measure_in(home: str, steps: int, python: str) -> dict[str, Any]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ZVIZ_")}
     env.update(ZVIZ_HOME=home, ZVIZ_DEMO="0", ZVIZ_READ_CACHE="0", PYTHONPATH=str(ROOT))
     subprocess.run(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import atexit
 import json
 import os
 import shutil
@@ -20,6 +21,7 @@ from typing import Any
 _OWN_CONFIG_DIR = "ZENML_CONFIG_PATH" not in os.environ
 if _OWN_CONFIG_DIR:
     os.environ["ZENML_CONFIG_PATH"] = tempfile.mkdtemp(prefix="zenml-bench-")
+    atexit.register(shutil.rmtree, os.environ["ZENML_CONFIG_PATH"], ignore_errors=True)
 os.environ.update(
     {
         "ZENML_ANALYTICS_OPT_IN": "false",

@@ -42,6 +42,39 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("engine", ["duckdb", "postgres"], indirect=True)
 
 
+# What the code under test and its subprocesses name their folders in the system's temp folder.
+_TEMP_PREFIXES = ("zviz-", "zenml-bench-")
+_TEMP_BEFORE = pytest.StashKey[set[str]]()
+
+
+def _temp_folders() -> set[str]:
+    return {
+        p.name for p in Path(tempfile.gettempdir()).iterdir() if p.name.startswith(_TEMP_PREFIXES)
+    }
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    session.config.stash[_TEMP_BEFORE] = _temp_folders()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Fail a finished run that left folders in the system's temp folder: runs share a machine,
+    and leftovers of gigabytes once filled its disk."""
+    if exitstatus not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
+        return
+    left = sorted(_temp_folders() - session.config.stash.get(_TEMP_BEFORE, set()))
+    if not left:
+        return
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.write_line(
+            f"\nthis run left {len(left)} folder(s) in {tempfile.gettempdir()}: "
+            f"{', '.join(left[:10])}; a test or the code it runs does not clean up after itself",
+            red=True,
+        )
+    session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         bench = Path(str(item.fspath)).name.startswith("test_bench")

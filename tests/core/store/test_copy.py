@@ -315,7 +315,8 @@ def test_a_copy_killed_while_writing_leaves_the_destination_empty(
     env = {k: v for k, v in os.environ.items() if not k.startswith("ZVIZ_")}
     proc = subprocess.Popen(
         [sys.executable, "-m", "zviz_core.store", "copy", str(big), destination],
-        env={**env, "PYTHONPATH": str(REPO)},
+        # A killed copy cannot remove its export folder: keep it in this test's folder.
+        env={**env, "PYTHONPATH": str(REPO), "TMPDIR": str(tmp_path)},
         cwd=str(REPO),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
