@@ -84,6 +84,7 @@ class Sizes:
     big_store: tuple[int, int, int] = (100_000, 1_000_000, 10_000)
     fair_steps: int = 400
     curated_rounds: int = 4
+    list_rounds: int = 3
 
 
 QUICK = Sizes(
@@ -95,6 +96,7 @@ QUICK = Sizes(
     lists=5,
     small_store=(100, 400, 10),
     big_store=(1_000, 4_000, 40),
+    list_rounds=2,
 )
 
 
@@ -478,18 +480,41 @@ def measure_side(
             figures[f"copy_{label}_s"] = copy_to_postgres(side, label, source)
         else:
             side.stores[label] = str(source.home)
-        for cache in (False, True):
+    figures.update(store_figures(side, sizes, filled))
+    return figures
+
+
+def store_figures(side: Side, sizes: Sizes, filled: dict[str, Filled]) -> dict[str, float]:
+    """The list and version figures of every filled store, in `sizes.list_rounds` rounds that
+    visit the stores in alternating order, each figure the median of its rounds: the rows
+    compare one store with another, so both are measured across the same stretch of time."""
+    rounds: dict[str, list[float]] = {}
+    for number in range(sizes.list_rounds):
+        order = list(filled.items())
+        if number % 2:
+            order.reverse()
+        for label, source in order:
             progress(
-                f"{side.label}: listing 20 runs of {source.runs:,}, cache {'on' if cache else 'off'}"
+                f"{side.label}: round {number + 1} of {sizes.list_rounds}: listing 20 runs "
+                f"and artifact versions of {source.runs:,}"
             )
-            result = call_worker(side, "list", label, sizes.lists, cache=cache)
-            if result["total"] != source.runs:
-                raise RuntimeError(f"the store holds {result['total']} runs, not {source.runs}")
-            figures[f"list_{label}{'' if cache else '_nocache'}_ms"] = result["ms"]
-        progress(f"{side.label}: artifact versions of the {source.runs:,}-run store, cache off")
-        result = call_worker(side, "versions", label, sizes.lists, cache=False)
-        for key, value in result.items():
-            figures[f"versions_{label}_{key}"] = value
+            for cache in (False, True):
+                result = call_worker(side, "list", label, sizes.lists, cache=cache)
+                if result["total"] != source.runs:
+                    raise RuntimeError(f"the store holds {result['total']} runs, not {source.runs}")
+                key = f"list_{label}{'' if cache else '_nocache'}_ms"
+                rounds.setdefault(key, []).append(result["ms"])
+            result = call_worker(side, "versions", label, sizes.lists, cache=False)
+            for key, value in result.items():
+                rounds.setdefault(f"versions_{label}_{key}", []).append(value)
+    figures: dict[str, float] = {}
+    for key, values in rounds.items():
+        if key.endswith("_total"):
+            if len(set(values)) != 1:
+                raise RuntimeError(f"{key} changed between rounds: {values}")
+            figures[key] = values[0]
+        else:
+            figures[key] = statistics.median(values)
     return figures
 
 
@@ -898,8 +923,9 @@ def notes(
         f"curated: {sizes.curated} iterations after 3 warm-ups, medians; 'read cache off' "
         "(ZVIZ_READ_CACHE=0) is the cost of reading the store; a get right after its create is "
         "served by the write-through cache.",
-        f"list: median of {sizes.lists} identical calls; with the cache on every call after the "
-        "first is a cache hit, so the cache-off rows are the honest ones.",
+        f"list and artifact versions: median of {sizes.list_rounds} rounds that visit the stores "
+        f"in alternating order, each the median of {sizes.lists} identical calls; with the cache "
+        "on every call after the first is a cache hit, so the cache-off rows are the honest ones.",
     ]
     if not zen:
         lines.append("ZenML not measured (--quick, --no-zenml, or no ZENML_PYTHON): SKIP rows.")
