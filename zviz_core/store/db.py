@@ -66,6 +66,9 @@ _DAMAGE_MARKERS = (
     "INTERNAL Error",
 )
 DAMAGED_FILE = ".zviz-damaged"
+# A random id written when a process creates the database. A file's inode is no identity: one
+# freed by a deleted store is often given to the file of the store made next in its place.
+STORE_ID_FILE = ".zviz-store-id"
 # Writes leave their WAL to be checkpointed when this process lets go of the file, and at the
 # latest after this many writes or this long since the last checkpoint. The WAL is replayed by
 # every attach (issue 11: 200 steps, each attaching anew with an unbounded WAL, took 14 s); a
@@ -168,7 +171,7 @@ class Database(Engine):
         self._schema_ready = False
         self._gate: int | None = None
         self._queue: int | None = None
-        self._inode: tuple[int, int] | None = None
+        self._identity: tuple[int, int, bytes] | None = None
         self._deferred = 0
         self._checkpointed = time.monotonic()
         self._held: str | None = None
@@ -485,6 +488,40 @@ class Database(Engine):
             return None
         return (st.st_dev, st.st_ino)
 
+    def _store_identity(self) -> tuple[int, int, bytes] | None:
+        """The database file's inode and the store's id: what tells this store from one made
+        in its place (two syscalls and a read of 32 bytes)."""
+        inode = self._file_identity()
+        if inode is None:
+            return None
+        try:
+            fd = os.open(self.home / STORE_ID_FILE, os.O_RDONLY)
+        except OSError:
+            return (*inode, b"")
+        try:
+            return (*inode, os.read(fd, 64))
+        except OSError:
+            return (*inode, b"")
+        finally:
+            os.close(fd)
+
+    def _write_store_id(self, new_store: bool) -> None:
+        """Give the store an id: a new one for a database this process has just created, else
+        one only where there is none yet (a store from before ids; the first process wins)."""
+        temp = self.home / f"{STORE_ID_FILE}.{os.getpid()}.{uuid.uuid4().hex[:8]}"
+        try:
+            temp.write_text(uuid.uuid4().hex, encoding="ascii")
+            if new_store:
+                os.replace(temp, self.home / STORE_ID_FILE)
+                return
+            with contextlib.suppress(FileExistsError):
+                os.link(temp, self.home / STORE_ID_FILE)
+        except OSError as exc:
+            log.debug("could not write the store id in %s: %s", self.home, exc)
+        finally:
+            with contextlib.suppress(OSError):
+                temp.unlink()
+
     def _translate_open_error(self, exc: BaseException) -> StoreError:
         if _is_damage(exc):
             return self._damaged(exc)
@@ -647,7 +684,7 @@ class Database(Engine):
     def check_identity(self) -> None:
         """The database file deleted, re-created or restored under this process: its schema,
         projects and cached reads are checked again (one stat)."""
-        if self._file_identity() != self._inode:
+        if self._store_identity() != self._identity:
             self._forget_identity()
 
     def _forget_identity(self) -> None:
@@ -684,11 +721,12 @@ class Database(Engine):
             schema.check_not_newer(version, self.home)
             if version == schema.LATEST:
                 self._schema_ready = True
-                self._inode = self._file_identity()
+                self._identity = self._checked_identity()
                 return
         started = time.monotonic()
         self._pass_gate(True, started)
         try:
+            new_store = not self.path.exists()
             self._attach(read_only=False, started=started)
             try:
                 schema.migrate(DuckCursor(self._connection()), self.home)
@@ -697,10 +735,21 @@ class Database(Engine):
                 raise self._translate_open_error(exc) from exc
             finally:
                 self._detach()
+            if new_store:
+                self._write_store_id(new_store=True)
         finally:
             self._leave_gate()
         self._schema_ready = True
-        self._inode = self._file_identity()
+        self._identity = self._checked_identity()
+
+    def _checked_identity(self) -> tuple[int, int, bytes] | None:
+        """The identity of the store whose schema was just checked, giving it an id first if
+        it has none."""
+        identity = self._store_identity()
+        if identity is not None and not identity[2]:
+            self._write_store_id(new_store=False)
+            identity = self._store_identity()
+        return identity
 
 
 _EXITING = False

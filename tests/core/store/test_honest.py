@@ -5,6 +5,7 @@ steps, and a stale edit never reverts someone else's."""
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from tests.core.store.test_schema import raw_cursor
 from zviz_core import Client, pipeline, step
 from zviz_core.errors import ConflictError, RunGoneError, StoreCorruptError, StoreError
 from zviz_core.store import forget_engines
-from zviz_core.store.db import DB_FILE, TOKEN_FILE
+from zviz_core.store.db import DB_FILE, STORE_ID_FILE, TOKEN_FILE, Database
 from zviz_core.types import MarkdownString
 
 
@@ -131,6 +132,54 @@ def test_a_store_re_created_under_a_running_process_is_seen(
     assert [r.pipeline.name for r in runs] == ["after_reset"]
     assert runs[0].project_id == client.active_project.id
     # this process's own writes land in the new store's project too
+    early()
+    assert [r.pipeline.name for r in client.list_pipeline_runs().items] == [
+        "early",
+        "after_reset",
+    ]
+
+
+@pytest.mark.duckdb_only
+def test_a_store_made_on_the_old_ones_inode_is_seen(
+    client: Client, zviz_home: Path, tmp_path: Path
+) -> None:
+    """The file of a store made where one was deleted often gets the deleted file's inode (CI
+    saw it); the store's id tells them apart. Here the new store is written into the old file,
+    which keeps its inode for sure."""
+
+    @pipeline
+    def early() -> None:
+        first()
+
+    early()
+    assert client.list_pipeline_runs().total == 1
+    other = tmp_path / "other"
+    run_python(
+        """
+        from zviz_core import pipeline, step
+
+        @step
+        def fresh() -> int:
+            return 1
+
+        @pipeline
+        def after_reset() -> None:
+            fresh()
+
+        after_reset()
+        """,
+        other,
+    )
+    Database.release_all()
+    inode = os.stat(zviz_home / DB_FILE).st_ino
+    assert not (other / f"{DB_FILE}.wal").exists()
+    (zviz_home / f"{DB_FILE}.wal").unlink(missing_ok=True)
+    for name in (DB_FILE, STORE_ID_FILE):
+        with open(zviz_home / name, "r+b") as fh:
+            fh.truncate(0)
+            fh.write((other / name).read_bytes())
+    assert os.stat(zviz_home / DB_FILE).st_ino == inode
+    assert [r.pipeline.name for r in client.list_pipeline_runs().items] == ["after_reset"]
     early()
     assert [r.pipeline.name for r in client.list_pipeline_runs().items] == [
         "early",
