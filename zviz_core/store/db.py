@@ -165,6 +165,9 @@ class Database(Engine):
         self.home = home
         self.path = home / DB_FILE
         self.token_path = home / TOKEN_FILE
+        # Checked before every unit: plain strings spare pathlib's joins and conversions.
+        self._path_text = str(self.path)
+        self._id_path_text = str(home / STORE_ID_FILE)
         self._con: duckdb.DuckDBPyConnection | None = None
         self._depth = 0
         self._writing = False
@@ -483,7 +486,7 @@ class Database(Engine):
 
     def _file_identity(self) -> tuple[int, int] | None:
         try:
-            st = os.stat(self.path)
+            st = os.stat(self._path_text)
         except OSError:
             return None
         return (st.st_dev, st.st_ino)
@@ -495,7 +498,7 @@ class Database(Engine):
         if inode is None:
             return None
         try:
-            fd = os.open(self.home / STORE_ID_FILE, os.O_RDONLY)
+            fd = os.open(self._id_path_text, os.O_RDONLY)
         except OSError:
             return (*inode, b"")
         try:
