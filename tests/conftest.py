@@ -69,8 +69,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if reporter is not None:
         reporter.write_line(
             f"\nthis run left {len(left)} folder(s) in {tempfile.gettempdir()}: "
-            f"{', '.join(left[:10])}; a test or the code it runs does not clean up after itself (unless another "
-            "process working beside this run made them)",
+            f"{', '.join(left[:10])}; a test or the code it runs does not clean up after "
+            "itself (unless another process working beside this run made them)",
             red=True,
         )
     session.exitstatus = pytest.ExitCode.TESTS_FAILED

@@ -686,7 +686,7 @@ class Database(Engine):
 
     def check_identity(self) -> None:
         """The database file deleted, re-created or restored under this process: its schema,
-        projects and cached reads are checked again (one stat)."""
+        projects and cached reads are checked again (a stat and a read of the store's id)."""
         if self._store_identity() != self._identity:
             self._forget_identity()
 
