@@ -14,11 +14,18 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
 REQUIRE_ENV = "ZVIZ_REQUIRE_POSTGRES"
+PREFIX = "zviz-pg-"
+# Who started a server: "<pid> <host>", in its folder beside the data folder.
+OWNER_FILE = "owner"
+# A folder without an owner file (from before it was written) and without a running server is
+# left alone for this long: its server may still be starting.
+UNOWNED_GRACE_S = 3600
 
 
 def find_bindir() -> Path | None:
@@ -110,6 +117,66 @@ class PgServer:
             con.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def reap_orphans(bindir: Path) -> list[Path]:
+    """Stop the servers of test runs and benches that were killed before they could (their
+    owner process is gone), and remove their folders; returns the folders removed.
+
+    A server whose owner runs on, or was started on another host, or that will not stop, is
+    left alone."""
+    removed = []
+    for base in Path(tempfile.gettempdir()).glob(f"{PREFIX}*"):
+        datadir = base / "data"
+        running = (datadir / "postmaster.pid").exists()
+        try:
+            pid_text, host = (base / OWNER_FILE).read_text(encoding="utf-8").split()
+            owner_gone = host == socket.gethostname() and not _pid_alive(int(pid_text))
+        except FileNotFoundError:
+            try:
+                age = time.time() - base.stat().st_mtime
+            except OSError:
+                continue
+            owner_gone = not running and age > UNOWNED_GRACE_S
+        except (OSError, ValueError):
+            continue
+        if not owner_gone:
+            continue
+        if running and _server_alive(datadir):
+            subprocess.run(
+                _as_postgres(
+                    [str(bindir / "pg_ctl"), "-D", str(datadir), "-m", "immediate", "stop"]
+                ),
+                check=False,
+                capture_output=True,
+            )
+            if _server_alive(datadir):
+                continue
+        shutil.rmtree(base, ignore_errors=True)
+        removed.append(base)
+    return removed
+
+
+def _server_alive(datadir: Path) -> bool:
+    """Whether the server that wrote the data folder's postmaster.pid still runs."""
+    try:
+        return _pid_alive(int((datadir / "postmaster.pid").read_text().split("\n", 1)[0]))
+    except (OSError, ValueError):
+        return False
+
+
+def _as_postgres(cmd: list[str]) -> list[str]:
+    return ["runuser", "-u", "postgres", "--", *cmd] if os.geteuid() == 0 else cmd
+
+
 def start_server(durable: bool = False) -> PgServer:
     """initdb and start a server on a free loopback port (with fsync and synchronous commits
     only when `durable`); raises RuntimeError with the reason."""
@@ -120,7 +187,9 @@ def start_server(durable: bool = False) -> PgServer:
             "apt-get install postgresql"
         )
     run_as = None
-    base = Path(tempfile.mkdtemp(prefix="zviz-pg-"))
+    reap_orphans(bindir)
+    base = Path(tempfile.mkdtemp(prefix=PREFIX))
+    (base / OWNER_FILE).write_text(f"{os.getpid()} {socket.gethostname()}\n", encoding="utf-8")
     if os.geteuid() == 0:
         # initdb refuses to run as root: run the server as the postgres system user.
         try:
