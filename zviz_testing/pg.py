@@ -19,6 +19,8 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+from zviz_core.store.util import pid_alive
+
 REQUIRE_ENV = "ZVIZ_REQUIRE_POSTGRES"
 PREFIX = "zviz-pg-"
 # Who started a server: "<pid> <host>", in its folder beside the data folder.
@@ -117,16 +119,6 @@ class PgServer:
             con.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def reap_orphans(bindir: Path) -> list[Path]:
     """Stop the servers of test runs and benches that were killed before they could (their
     owner process is gone), and remove their folders; returns the folders removed.
@@ -139,7 +131,7 @@ def reap_orphans(bindir: Path) -> list[Path]:
         running = (datadir / "postmaster.pid").exists()
         try:
             pid_text, host = (base / OWNER_FILE).read_text(encoding="utf-8").split()
-            owner_gone = host == socket.gethostname() and not _pid_alive(int(pid_text))
+            owner_gone = host == socket.gethostname() and not pid_alive(int(pid_text))
         except FileNotFoundError:
             try:
                 age = time.time() - base.stat().st_mtime
@@ -168,7 +160,7 @@ def reap_orphans(bindir: Path) -> list[Path]:
 def _server_alive(datadir: Path) -> bool:
     """Whether the server that wrote the data folder's postmaster.pid still runs."""
     try:
-        return _pid_alive(int((datadir / "postmaster.pid").read_text().split("\n", 1)[0]))
+        return pid_alive(int((datadir / "postmaster.pid").read_text().split("\n", 1)[0]))
     except (OSError, ValueError):
         return False
 

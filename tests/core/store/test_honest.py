@@ -102,32 +102,34 @@ def _wipe(engine: str, home: Path) -> None:
         shutil.rmtree(home)
 
 
+# Another process runs this pipeline in a store made anew.
+AFTER_RESET = """
+from zviz_core import pipeline, step
+
+@step
+def fresh() -> int:
+    return 1
+
+@pipeline
+def after_reset() -> None:
+    fresh()
+
+after_reset()
+"""
+
+
+@pipeline
+def early() -> None:
+    first()
+
+
 def test_a_store_re_created_under_a_running_process_is_seen(
     client: Client, zviz_home: Path, engine: str
 ) -> None:
-    @pipeline
-    def early() -> None:
-        first()
-
     early()
     assert client.list_pipeline_runs().total == 1
     _wipe(engine, zviz_home)
-    run_python(
-        """
-        from zviz_core import pipeline, step
-
-        @step
-        def fresh() -> int:
-            return 1
-
-        @pipeline
-        def after_reset() -> None:
-            fresh()
-
-        after_reset()
-        """,
-        zviz_home,
-    )
+    run_python(AFTER_RESET, zviz_home)
     runs = client.list_pipeline_runs().items
     assert [r.pipeline.name for r in runs] == ["after_reset"]
     assert runs[0].project_id == client.active_project.id
@@ -147,29 +149,10 @@ def test_a_store_made_on_the_old_ones_inode_is_seen(
     saw it); the store's id tells them apart. Here the new store is written into the old file,
     which keeps its inode for sure."""
 
-    @pipeline
-    def early() -> None:
-        first()
-
     early()
     assert client.list_pipeline_runs().total == 1
     other = tmp_path / "other"
-    run_python(
-        """
-        from zviz_core import pipeline, step
-
-        @step
-        def fresh() -> int:
-            return 1
-
-        @pipeline
-        def after_reset() -> None:
-            fresh()
-
-        after_reset()
-        """,
-        other,
-    )
+    run_python(AFTER_RESET, other)
     Database.release_all()
     inode = os.stat(zviz_home / DB_FILE).st_ino
     assert not (other / f"{DB_FILE}.wal").exists()
