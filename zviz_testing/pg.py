@@ -143,13 +143,8 @@ def reap_orphans(bindir: Path) -> list[Path]:
         if not owner_gone:
             continue
         if running and _server_alive(datadir):
-            subprocess.run(
-                _as_postgres(
-                    [str(bindir / "pg_ctl"), "-D", str(datadir), "-m", "immediate", "stop"]
-                ),
-                check=False,
-                capture_output=True,
-            )
+            run_as = "postgres" if os.geteuid() == 0 else None
+            PgServer(bindir, datadir, 0, run_as).stop("immediate")
             if _server_alive(datadir):
                 continue
         shutil.rmtree(base, ignore_errors=True)
@@ -163,10 +158,6 @@ def _server_alive(datadir: Path) -> bool:
         return pid_alive(int((datadir / "postmaster.pid").read_text().split("\n", 1)[0]))
     except (OSError, ValueError):
         return False
-
-
-def _as_postgres(cmd: list[str]) -> list[str]:
-    return ["runuser", "-u", "postgres", "--", *cmd] if os.geteuid() == 0 else cmd
 
 
 def start_server(durable: bool = False) -> PgServer:
@@ -191,10 +182,11 @@ def start_server(durable: bool = False) -> PgServer:
         run_as = "postgres"
         shutil.chown(base, user="postgres")
     datadir = base / "data"
-    cmd = [str(bindir / "initdb"), "-D", str(datadir), "-A", "trust", "-U", "zviz", "-E", "UTF8"]
-    if run_as:
-        cmd = ["runuser", "-u", run_as, "--", *cmd]
-    subprocess.run(cmd, check=True, capture_output=True)
     server = PgServer(bindir, datadir, _free_port(), run_as, durable)
+    subprocess.run(
+        server._cmd("initdb", "-D", str(datadir), "-A", "trust", "-U", "zviz", "-E", "UTF8"),
+        check=True,
+        capture_output=True,
+    )
     server.start()
     return server

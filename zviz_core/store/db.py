@@ -515,10 +515,10 @@ class Database(Engine):
         try:
             temp.write_text(uuid.uuid4().hex, encoding="ascii")
             if new_store:
-                os.replace(temp, self.home / STORE_ID_FILE)
+                os.replace(temp, self._id_path_text)
                 return
             with contextlib.suppress(FileExistsError):
-                os.link(temp, self.home / STORE_ID_FILE)
+                os.link(temp, self._id_path_text)
         except OSError as exc:
             log.debug("could not write the store id in %s: %s", self.home, exc)
         finally:
